@@ -1,0 +1,39 @@
+"""Decoded 16 kHz mono audio, shared by the stages that need samples."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SAMPLE_RATE", "load_audio"]
+
+SAMPLE_RATE = 16000
+_CACHE: OrderedDict[tuple, np.ndarray] = OrderedDict()
+_LOCK = threading.Lock()
+_KEEP = 2
+
+
+def load_audio(path: Path) -> np.ndarray:
+    """Decode a whole file to float32 mono at 16 kHz, reusing the last few decodes.
+
+    The in-process executor runs every stage of a partition in one process, so the
+    chunk, transcription and speaker stages share one decode.
+    """
+    path = Path(path)
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    from faster_whisper import decode_audio
+
+    audio = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
+    with _LOCK:
+        _CACHE[key] = audio
+        while len(_CACHE) > _KEEP:
+            _CACHE.popitem(last=False)
+    return audio

@@ -1,0 +1,54 @@
+"""The code location: every stage wired into one `dg.Definitions`."""
+
+import os
+
+import dagster as dg
+
+from .audio import audio
+from .chunks import chunks
+from .io_manager import PARQUET, ParquetIOManager
+from .partitions import audio_files
+from .resources.whisper import WhisperResource
+from .sensors import build_inbox_sensor
+from .settings import get_settings
+from .transcription import transcription
+
+JOB_NAME = "transcribe_audio"
+
+
+def _executor() -> dg.ExecutorDefinition:
+    # On a CPU one process with one loaded model beats a process (and a model load) per
+    # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess.
+    if os.environ.get("FI_EXECUTOR", "in_process") == "multiprocess":
+        return dg.multiprocess_executor
+    return dg.in_process_executor
+
+
+def build_definitions() -> dg.Definitions:
+    """Build the definitions from the current environment."""
+    settings = get_settings()
+    assets = [audio, chunks, transcription]
+    job = dg.define_asset_job(
+        JOB_NAME,
+        selection=dg.AssetSelection.assets(*assets),
+        partitions_def=audio_files,
+        executor_def=_executor(),
+        description="Transcribe one audio file end to end.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[job],
+        sensors=[build_inbox_sensor(job, settings.sensor_interval_s)],
+        resources={
+            "whisper": WhisperResource(device=settings.whisper_device, compute_type=settings.whisper_compute_type),
+            PARQUET: ParquetIOManager(base_dir=str(settings.storage)),
+        },
+    )
+
+
+defs = build_definitions()
+
+
+def transcribe_job() -> dg.JobDefinition:
+    """The job, for `dg.reconstructable` (the CLI runs it in the project's instance)."""
+    return defs.resolve_job_def(JOB_NAME)

@@ -1,0 +1,128 @@
+"""Intake: accepted files move into the audio store, rejected ones into quarantine."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .partitions import HASH_CHARS, audio_id_for, is_audio_id
+from .probe import AudioInfo, RejectedAudio, probe, sha256_file
+from .settings import Settings
+
+__all__ = ["Accepted", "accept", "quarantine", "find_audio", "find_by_hash", "rejection", "copy_atomic"]
+
+_EXT = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "matroska": ".mka", "mov": ".m4a",
+        "aiff": ".aiff", "caf": ".caf", "aac": ".aac"}
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A file in the audio store under its audio id."""
+
+    audio_id: str
+    path: Path
+    sha256: str
+    info: AudioInfo
+    new: bool
+
+
+def copy_atomic(src: Path, dest: Path) -> None:
+    """Copy to a hidden temporary name in `dest`'s folder, then rename into place."""
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def find_audio(settings: Settings, audio_id: str) -> Path | None:
+    """The stored original for an audio id, if any."""
+    if not is_audio_id(audio_id):
+        return None
+    for path in settings.audio_dir.glob(f"{audio_id}.*"):
+        if path.suffix != ".json" and not path.name.startswith("."):
+            return path
+    return None
+
+
+def find_by_hash(settings: Settings, sha256: str) -> str | None:
+    """The audio id already holding these bytes, if any."""
+    for meta in settings.audio_dir.glob(f"*-{sha256[:HASH_CHARS]}.json"):
+        try:
+            if json.loads(meta.read_text())["sha256"] == sha256:
+                return meta.stem
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+def accept(settings: Settings, src: Path, *, move: bool) -> Accepted:
+    """Probe a file and store it under its audio id; identical bytes map to one id.
+
+    Args:
+      settings: Where the store lives.
+      src: The file to take in.
+      move: Remove `src` once it is stored (the inbox); otherwise copy it (the CLI).
+
+    Raises:
+      RejectedAudio: the file is not acceptable; `src` is left where it was.
+    """
+    settings.ensure_dirs()
+    info = probe(src, settings.max_audio_seconds)
+    sha256 = sha256_file(src)
+    existing = find_by_hash(settings, sha256)
+    if existing:
+        stored = find_audio(settings, existing)
+        if stored is not None:
+            if move:
+                src.unlink(missing_ok=True)
+            return Accepted(existing, stored, sha256, info, new=False)
+    audio_id = audio_id_for(src.name, sha256)
+    dest = settings.audio_dir / f"{audio_id}{_EXT.get(info.container, '.audio')}"
+    if move:
+        try:
+            os.replace(src, dest)
+        except OSError:  # another filesystem
+            copy_atomic(src, dest)
+            src.unlink(missing_ok=True)
+    else:
+        copy_atomic(src, dest)
+    meta = {"audio_id": audio_id, "sha256": sha256, "original_name": src.name, "received_at": time.time()}
+    meta_path = settings.audio_dir / f"{audio_id}.json"
+    tmp = meta_path.with_name(f".{meta_path.name}.tmp")
+    tmp.write_text(json.dumps(meta))
+    os.replace(tmp, meta_path)
+    return Accepted(audio_id, dest, sha256, info, new=True)
+
+
+def quarantine(settings: Settings, src: Path, reason: str) -> str:
+    """Move a rejected inbox file aside with its reason; returns the id `status` knows it by."""
+    settings.ensure_dirs()
+    try:
+        sha = sha256_file(src) if src.is_file() and not src.is_symlink() else uuid.uuid4().hex
+    except OSError:
+        sha = uuid.uuid4().hex
+    qid = audio_id_for(src.name if src.name else "file", sha)
+    dest = settings.quarantine / qid
+    try:
+        os.replace(src, dest)
+    except OSError:
+        src.unlink(missing_ok=True)
+    (settings.quarantine / f"{qid}.reason.json").write_text(
+        json.dumps({"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()})
+    )
+    return qid
+
+
+def rejection(settings: Settings, audio_id: str) -> str | None:
+    """The reason an id was quarantined, if it was."""
+    path = settings.quarantine / f"{audio_id}.reason.json"
+    if not is_audio_id(audio_id) or not path.is_file():
+        return None
+    return json.loads(path.read_text())["reason"]

@@ -1,0 +1,98 @@
+"""Records and Parquet column schemas shared by the stages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import pyarrow as pa
+
+__all__ = [
+    "Word",
+    "Segment",
+    "Turn",
+    "WORD_TYPE",
+    "SEGMENT_SCHEMA",
+    "TURN_SCHEMA",
+    "TRANSCRIPT_SCHEMA",
+    "segments_to_table",
+]
+
+
+@dataclass
+class Word:
+    """One recognised word in absolute seconds."""
+
+    start: float
+    end: float
+    word: str
+    probability: float = 1.0
+
+
+@dataclass
+class Segment:
+    """A transcript segment in absolute seconds, with its words."""
+
+    start: float
+    end: float
+    text: str
+    words: list[Word] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """A stretch of audio attributed to one acoustic speaker."""
+
+    start: float
+    end: float
+    speaker: str
+
+
+WORD_TYPE = pa.list_(
+    pa.struct(
+        [
+            ("start", pa.float64()),
+            ("end", pa.float64()),
+            ("word", pa.string()),
+            ("probability", pa.float64()),
+        ]
+    )
+)
+
+SEGMENT_SCHEMA = pa.schema(
+    [
+        ("audio_id", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("text", pa.string()),
+        ("words", WORD_TYPE),
+        ("language", pa.string()),
+        ("model", pa.string()),
+    ]
+)
+
+TURN_SCHEMA = pa.schema(
+    [("audio_id", pa.string()), ("start", pa.float64()), ("end", pa.float64()), ("speaker", pa.string())]
+)
+
+TRANSCRIPT_SCHEMA = pa.schema(
+    [
+        ("audio_id", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("speaker", pa.string()),
+        ("role", pa.string()),
+        ("text", pa.string()),
+        ("language", pa.string()),
+        ("model", pa.string()),
+        ("words", WORD_TYPE),
+    ]
+)
+
+
+def segments_to_table(segments: list[Segment], **columns: str) -> pa.Table:
+    """Build a SEGMENT_SCHEMA table; ``columns`` fills the constant columns."""
+    rows = [
+        {**columns, "start": s.start, "end": s.end, "text": s.text, "words": [asdict(w) for w in s.words]}
+        for s in segments
+    ]
+    return pa.Table.from_pylist(rows, schema=SEGMENT_SCHEMA)

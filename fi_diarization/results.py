@@ -1,0 +1,114 @@
+"""Reading materialized transcripts: Parquet only, no model code, no Dagster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .records import TRANSCRIPT_SCHEMA
+from .settings import Settings, get_settings
+
+__all__ = ["load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "META_KEYS"]
+
+TRANSCRIPT_ASSET = "transcript"
+# Stored in the Parquet footer so a reader learns them without scanning rows.
+META_KEYS = ("fingerprint", "duration_s", "language", "model", "roles_reason", "options")
+
+
+@dataclass(frozen=True)
+class ResultMeta:
+    """What the transcript's Parquet footer says about the result."""
+
+    audio_id: str
+    path: Path
+    fingerprint: str
+    duration_s: float
+    language: str
+    model: str
+    roles_reason: str
+    options: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """One materialized transcript and its footer."""
+
+    meta: ResultMeta
+    segments: pd.DataFrame
+
+
+def transcript_path(audio_id: str, settings: Settings | None = None) -> Path:
+    """Where the `transcript` asset keeps one audio file's result."""
+    settings = settings or get_settings()
+    return settings.storage / TRANSCRIPT_ASSET / f"{audio_id}.parquet"
+
+
+def footer(fields: dict[str, object]) -> dict[bytes, bytes]:
+    """Footer metadata for `pa.Table.replace_schema_metadata`."""
+    return {f"fi.{k}".encode(): str(v).encode() for k, v in fields.items()}
+
+
+def result_meta(audio_id: str, settings: Settings | None = None) -> ResultMeta | None:
+    """Read only the footer of a transcript; None when there is none."""
+    path = transcript_path(audio_id, settings)
+    try:
+        raw = pq.read_schema(path).metadata or {}
+    except (FileNotFoundError, pa.ArrowInvalid):
+        return None
+    meta = {k.decode()[3:]: v.decode() for k, v in raw.items() if k.startswith(b"fi.")}
+    return ResultMeta(
+        audio_id=audio_id,
+        path=path,
+        fingerprint=meta.get("fingerprint", ""),
+        duration_s=float(meta.get("duration_s") or 0.0),
+        language=meta.get("language", ""),
+        model=meta.get("model", ""),
+        roles_reason=meta.get("roles_reason", ""),
+        options=meta.get("options", "{}"),
+    )
+
+
+def read_result(audio_id: str, settings: Settings | None = None) -> Result | None:
+    """One transcript with its footer; None when it was never materialized."""
+    meta = result_meta(audio_id, settings)
+    if meta is None:
+        return None
+    return Result(meta, _typed(pq.read_table(meta.path)))
+
+
+def _typed(table: pa.Table) -> pd.DataFrame:
+    columns = [name for name in TRANSCRIPT_SCHEMA.names if name in table.column_names]
+    frame = table.select(columns).to_pandas()
+    for name in ("audio_id", "speaker", "role", "text", "language", "model"):
+        if name in frame:
+            frame[name] = frame[name].astype("string")
+    return frame
+
+
+def load_transcripts(audio_ids: str | Iterable[str] | None = None, *, home: Path | None = None) -> pd.DataFrame:
+    """Every materialized transcript as one DataFrame (typed columns, one row per segment).
+
+    Args:
+      audio_ids: One audio id or several; None reads them all.
+      home: Data root; defaults to `FI_DIARIZATION_HOME`.
+
+    Returns:
+      Columns audio_id, start, end, speaker, role, text, language, model, words.
+    """
+    settings = get_settings()
+    if home is not None:
+        settings = Settings(**{**settings.__dict__, "home": Path(home)})
+    folder = settings.storage / TRANSCRIPT_ASSET
+    if audio_ids is None:
+        paths = sorted(folder.glob("*.parquet"))
+    else:
+        ids = [audio_ids] if isinstance(audio_ids, str) else list(audio_ids)
+        paths = [p for p in (transcript_path(i, settings) for i in ids) if p.is_file()]
+    if not paths:
+        return _typed(TRANSCRIPT_SCHEMA.empty_table())
+    return _typed(pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default"))

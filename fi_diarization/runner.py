@@ -1,0 +1,102 @@
+"""Run the transcription job for one partition in this process, as the CLI does."""
+
+import os
+import socket
+import sys
+import threading
+import uuid
+from dataclasses import dataclass
+
+import dagster as dg
+
+from .options import TranscriptionConfig, run_config_for
+from .results import result_meta
+from .sensors import AUDIO_TAG, SOURCE_TAG
+from .status import HOST_TAG, PARTITION_TAG, PID_TAG, failure_reason, reap_orphans
+
+__all__ = ["Outcome", "run_partition"]
+
+INVOCATION_TAG = "fi/invocation"
+
+
+@dataclass
+class Outcome:
+    """How one run ended."""
+
+    success: bool
+    run_id: str | None
+    reason: str = ""
+    notice: str = ""
+
+
+def _progress(instance: dg.DagsterInstance, invocation: str, stop: threading.Event) -> None:
+    """Show the run's latest step and log line on the terminal until `stop` is set."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with console.status("starting run…") as status:
+        run_id, cursor = None, None
+        while not stop.wait(0.4):
+            if run_id is None:
+                runs = instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
+                run_id = runs[0].run_id if runs else None
+                continue
+            conn = instance.get_records_for_run(run_id, cursor=cursor, limit=200)
+            cursor = conn.cursor
+            for record in conn.records:
+                entry = record.event_log_entry
+                step = entry.step_key or ""
+                if entry.dagster_event is None and entry.user_message:
+                    status.update(f"{step}: {entry.user_message}")
+                elif entry.dagster_event and entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+                    status.update(f"{step}: started")
+
+
+def run_partition(
+    instance: dg.DagsterInstance, audio_id: str, config: TranscriptionConfig, *, source: str, verbose: bool = False
+) -> Outcome:
+    """Materialize every asset of `audio_id` through the `transcribe_audio` job.
+
+    Args:
+      instance: The project's Dagster instance.
+      audio_id: A partition key whose audio is in the store.
+      config: The run options (the same ones the UI and the sensor pass).
+      source: Recorded in the run's tags (`cli`, `test`, …).
+      verbose: Let Dagster's console logger print its lines.
+
+    Returns:
+      Whether the run succeeded, and why not.
+    """
+    from .definitions import transcribe_job
+
+    reap_orphans(instance)
+    if not instance.has_dynamic_partition("audio_files", audio_id):
+        instance.add_dynamic_partitions("audio_files", [audio_id])
+    invocation = uuid.uuid4().hex
+    tags = {
+        PARTITION_TAG: audio_id,
+        AUDIO_TAG: audio_id,
+        SOURCE_TAG: source,
+        PID_TAG: str(os.getpid()),
+        HOST_TAG: socket.gethostname(),
+        INVOCATION_TAG: invocation,
+    }
+    run_config = run_config_for(config).to_config_dict()
+    if not verbose:
+        run_config["loggers"] = {"console": {"config": {"log_level": "ERROR"}}}
+    stop = threading.Event()
+    watcher = None
+    if sys.stderr.isatty():
+        watcher = threading.Thread(target=_progress, args=(instance, invocation, stop), daemon=True)
+        watcher.start()
+    try:
+        result = dg.execute_job(dg.reconstructable(transcribe_job), instance=instance, run_config=run_config, tags=tags)
+    finally:
+        stop.set()
+        if watcher:
+            watcher.join(timeout=2)
+    if not result.success:
+        return Outcome(False, result.run_id, failure_reason(instance, result.run_id))
+    meta = result_meta(audio_id)
+    notice = f"roles left empty: {meta.roles_reason}" if meta and meta.roles_reason else ""
+    return Outcome(True, result.run_id, notice=notice)

@@ -1,0 +1,76 @@
+"""The inbox sensor: waits for files to stop growing, adds partitions, requests runs."""
+
+import json
+
+import dagster as dg
+
+from .inbox import accept, quarantine
+from .options import TranscriptionConfig, run_config_for
+from .partitions import audio_files
+from .probe import RejectedAudio
+from .settings import get_settings
+
+__all__ = ["build_inbox_sensor", "run_key_for", "SOURCE_TAG", "AUDIO_TAG"]
+
+AUDIO_TAG = "fi/audio_id"
+SOURCE_TAG = "fi/source"
+
+
+def run_key_for(audio_id: str, config: TranscriptionConfig) -> str:
+    """One run per content hash and options: the same bytes never start a second run."""
+    return f"{audio_id}:{config.fingerprint()}"
+
+
+def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
+    """The inbox sensor for `job`, checking every `interval_s` seconds."""
+
+    @dg.sensor(
+        job=job,
+        minimum_interval_seconds=interval_s,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Picks up audio dropped in FI_DIARIZATION_HOME/inbox once it has stopped growing.",
+    )
+    def inbox_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+        settings = get_settings()
+        settings.ensure_dirs()
+        seen = json.loads(context.cursor) if context.cursor else {}
+        waiting: dict[str, list[int]] = {}
+        new_ids: list[str] = []
+        requests: list[dg.RunRequest] = []
+        config = TranscriptionConfig()
+        for path in sorted(settings.inbox.iterdir()):
+            if path.name.startswith("."):  # `submit` copies under a hidden name, then renames
+                continue
+            try:
+                st = path.lstat()
+            except FileNotFoundError:
+                continue
+            signature = [st.st_size, st.st_mtime_ns]
+            if seen.get(path.name) != signature:
+                waiting[path.name] = signature  # still growing, or first sight: look again next tick
+                continue
+            try:
+                accepted = accept(settings, path, move=True)
+            except RejectedAudio as err:
+                qid = quarantine(settings, path, str(err))
+                context.log.warning(f"rejected {path.name} as {qid}: {err}")
+                continue
+            if not accepted.new:
+                context.log.info(f"{path.name} has the same bytes as {accepted.audio_id}: nothing to do")
+                continue
+            new_ids.append(accepted.audio_id)
+            requests.append(
+                dg.RunRequest(
+                    partition_key=accepted.audio_id,
+                    run_key=run_key_for(accepted.audio_id, config),
+                    run_config=run_config_for(config),
+                    tags={AUDIO_TAG: accepted.audio_id, SOURCE_TAG: "sensor"},
+                )
+            )
+        return dg.SensorResult(
+            run_requests=requests,
+            dynamic_partitions_requests=[audio_files.build_add_request(new_ids)] if new_ids else [],
+            cursor=json.dumps(waiting, sort_keys=True),
+        )
+
+    return inbox_sensor

@@ -1,0 +1,343 @@
+"""Acoustic speaker turns: resemblyzer embeddings, spectral clustering, word assignment."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Hashable, Sequence
+
+import numpy as np
+
+from fi_diarization.records import Segment, Turn, Word
+
+__all__ = [
+    "SAMPLE_RATE",
+    "WINDOW_S",
+    "embed_windows",
+    "cluster_speakers",
+    "speaker_turns",
+    "assign_speakers",
+    "relabel_by_first_appearance",
+]
+
+SAMPLE_RATE = 16000
+WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
+_WINDOW_FRAMES = 160
+_HOP = 160  # samples per mel frame
+_TARGET_DBFS = -30.0  # the level resemblyzer's own preprocess_wav normalises to
+_QUIET_DB = 20.0  # windows this far below the median window level are dropped
+_MIN_REGION_S = 0.4  # too little voice for a trustworthy embedding
+_FRAME_S = 0.05  # resolution of the smoothed speaker track
+_MIN_TURN_S = 0.5
+_MERGE_GAP_S = 0.5
+
+_encoder = None
+_encoder_lock = threading.Lock()
+
+
+def _get_encoder():
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            from resemblyzer import VoiceEncoder
+
+            _encoder = VoiceEncoder("cpu", verbose=False)
+    return _encoder
+
+
+def _window_starts(n_frames: int, step: int) -> list[int]:
+    if n_frames <= _WINDOW_FRAMES:
+        return [0]
+    starts = list(range(0, n_frames - _WINDOW_FRAMES + 1, step))
+    # End-align a last window so the tail of the region is covered too.
+    if starts[-1] != n_frames - _WINDOW_FRAMES:
+        starts.append(n_frames - _WINDOW_FRAMES)
+    return starts
+
+
+def embed_windows(
+    audio: np.ndarray,
+    regions: list[tuple[float, float]],
+    rate: float = 4.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compute speaker embeddings on sliding windows over the voiced regions.
+
+    Windows never cross a region boundary, so each sees one stretch of speech; a region
+    shorter than a window gets one zero-padded window.
+
+    Args:
+        audio: Mono float32 waveform at 16 kHz.
+        regions: Voiced spans in seconds (e.g. from Silero VAD).
+        rate: Windows per second of voiced audio.
+
+    Returns:
+        ``(embeddings, spans)``: L2-normalised embeddings ``[n, 256]`` and the absolute
+        ``[start, end]`` seconds of audio each window covers ``[n, 2]``.
+    """
+    import torch
+    from resemblyzer.audio import wav_to_mel_spectrogram
+
+    audio = np.asarray(audio, dtype=np.float32)
+    step = max(1, round(SAMPLE_RATE / rate / _HOP))
+    pieces = []
+    for start, end in regions:
+        lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
+        if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
+            pieces.append((lo, audio[lo:hi]))
+    if not pieces:
+        return np.zeros((0, 256), np.float32), np.zeros((0, 2))
+
+    # The encoder takes a linear (not log) mel spectrogram, so level matters: bring the
+    # voiced audio to the level resemblyzer was trained on.
+    voiced = np.concatenate([p for _, p in pieces])
+    rms = float(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)))
+    gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
+
+    mels, spans, levels = [], [], []
+    for lo, piece in pieces:
+        n_samples = len(piece)
+        n_frames = n_samples // _HOP
+        piece = np.pad(piece * gain, (0, max(0, _WINDOW_FRAMES * _HOP - n_samples)))
+        mel = wav_to_mel_spectrogram(piece)
+        for i in _window_starts(n_frames, step):
+            a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, n_samples)
+            mels.append(mel[i : i + _WINDOW_FRAMES])
+            spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
+            levels.append(float(np.sqrt(np.mean(piece[a:b].astype(np.float64) ** 2))))
+
+    levels = np.asarray(levels)
+    keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
+    batch = np.stack([m for m, k in zip(mels, keep) if k])
+    encoder = _get_encoder()
+    with torch.no_grad():
+        embeddings = np.concatenate(
+            [encoder(torch.from_numpy(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
+        )
+    return embeddings, np.asarray(spans)[keep]
+
+
+def _clusterer(min_clusters: int, max_clusters: int):
+    # Rebuilt per call: configs.turntodiarize_clusterer is a shared instance whose AutoTune
+    # narrows its own search range on every predict().
+    from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer
+
+    options = refinement.RefinementOptions(
+        thresholding_soft_multiplier=0.01,
+        thresholding_type=refinement.ThresholdType.Percentile,
+        thresholding_with_binarization=True,
+        thresholding_preserve_diagonal=True,
+        symmetrize_type=refinement.SymmetrizeType.Average,
+        refinement_sequence=list(configs.TURNTODIARIZE_REFINEMENT_SEQUENCE),
+    )
+    tune = autotune.AutoTune(p_percentile_min=0.40, p_percentile_max=0.95, init_search_step=0.05, search_level=1)
+    return spectral_clusterer.SpectralClusterer(
+        min_clusters=min_clusters,
+        max_clusters=max_clusters,
+        refinement_options=options,
+        autotune=tune,
+        laplacian_type=laplacian.LaplacianType.GraphCut,
+        row_wise_renorm=True,
+        custom_dist="cosine",
+    )
+
+
+def cluster_speakers(
+    embeddings: np.ndarray,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+) -> np.ndarray:
+    """Cluster window embeddings into speakers.
+
+    Args:
+        embeddings: ``[n, d]`` speaker embeddings.
+        num_speakers: Exact number of speakers, when known.
+        min_speakers: Lower bound on the estimated count.
+        max_speakers: Upper bound on the estimated count.
+
+    Returns:
+        An int label per embedding, ``0..k-1`` in order of first appearance.
+    """
+    if num_speakers is not None:
+        if num_speakers < 1:
+            raise ValueError(f"num_speakers must be at least 1, got {num_speakers}")
+        min_speakers = max_speakers = num_speakers
+    if min_speakers < 1 or max_speakers < min_speakers:
+        raise ValueError(f"need 1 <= min_speakers <= max_speakers, got {min_speakers}, {max_speakers}")
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    n = len(embeddings)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    if max_speakers == 1 or n == 1:
+        return np.zeros(n, dtype=int)
+    if n <= min_speakers:
+        return np.arange(n)
+    if n < 4:
+        # Too few points for spectral clustering or its single-cluster test.
+        from sklearn.cluster import AgglomerativeClustering
+
+        labels = AgglomerativeClustering(
+            n_clusters=min_speakers if min_speakers > 1 else None,
+            distance_threshold=None if min_speakers > 1 else 0.5,
+            metric="cosine",
+            linkage="average",
+        ).fit_predict(embeddings)
+        return _first_appearance(labels)
+    labels = _clusterer(min_speakers, max_speakers).predict(embeddings)
+    return _first_appearance(labels)
+
+
+def _first_appearance(labels: Sequence[Hashable]) -> np.ndarray:
+    order: dict = {}
+    return np.array([order.setdefault(label, len(order)) for label in labels], dtype=int)
+
+
+def relabel_by_first_appearance(labels: Sequence[Hashable]) -> list[str]:
+    """Name labels ``SPEAKER_00``, ``SPEAKER_01``, … in the order they first occur."""
+    return [f"SPEAKER_{i:02d}" for i in _first_appearance(labels)]
+
+
+def _smooth_track(
+    regions: list[tuple[float, float]], spans: np.ndarray, labels: np.ndarray, n_labels: int
+) -> list[tuple[float, float, int]]:
+    """Label every frame of the voiced regions by weighted votes of the windows covering it."""
+    runs = []
+    centres = (spans[:, 0] + spans[:, 1]) / 2
+    for start, end in regions:
+        if end <= start:
+            continue
+        n = max(1, int(round((end - start) / _FRAME_S)))
+        t = start + (np.arange(n) + 0.5) * (end - start) / n
+        votes = np.zeros((n, n_labels))
+        inside = np.flatnonzero((spans[:, 1] > start) & (spans[:, 0] < end))
+        for w in inside:
+            a, b = spans[w]
+            half = max((b - a) / 2, 1e-3)
+            # Triangular weight: a window speaks most for the middle of what it heard.
+            weight = np.clip(1 - np.abs(t - centres[w]) / half, 0, None)
+            votes[:, labels[w]] += weight
+        track = votes.argmax(axis=1)
+        unvoted = votes.max(axis=1) <= 0
+        if unvoted.any():
+            nearest = np.abs(t[unvoted, None] - centres[None, :]).argmin(axis=1)
+            track[unvoted] = labels[nearest]
+        edges = np.linspace(start, end, n + 1)
+        cuts = np.flatnonzero(np.diff(track)) + 1
+        for a, b in zip(np.r_[0, cuts], np.r_[cuts, n]):
+            runs.append((float(edges[a]), float(edges[b]), int(track[a])))
+    return runs
+
+
+def _merge_runs(runs: list[tuple[float, float, int]]) -> list[tuple[float, float, int]]:
+    runs = sorted(runs)
+    # Short runs inside a region are clustering flicker: give them to a neighbour.
+    changed = True
+    while changed and len(runs) > 1:
+        changed = False
+        for i, (a, b, k) in enumerate(runs):
+            if b - a >= _MIN_TURN_S:
+                continue
+            prev = runs[i - 1] if i > 0 and abs(runs[i - 1][1] - a) < 1e-6 else None
+            nxt = runs[i + 1] if i + 1 < len(runs) and abs(runs[i + 1][0] - b) < 1e-6 else None
+            pick = max((r for r in (prev, nxt) if r is not None and r[2] != k), key=lambda r: r[1] - r[0], default=None)
+            if pick is not None:
+                runs[i] = (a, b, pick[2])
+                changed = True
+        merged = []
+        for a, b, k in runs:
+            if merged and merged[-1][2] == k and abs(merged[-1][1] - a) < 1e-6:
+                merged[-1] = (merged[-1][0], b, k)
+            else:
+                merged.append((a, b, k))
+        runs = merged
+    merged = []
+    for a, b, k in runs:
+        if merged and merged[-1][2] == k and a - merged[-1][1] <= _MERGE_GAP_S:
+            merged[-1] = (merged[-1][0], b, k)
+        else:
+            merged.append((a, b, k))
+    return merged
+
+
+def speaker_turns(
+    audio: np.ndarray,
+    regions: list[tuple[float, float]],
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+) -> list[Turn]:
+    """Find who speaks when in the voiced regions.
+
+    Args:
+        audio: Mono float32 waveform at 16 kHz.
+        regions: Voiced spans in seconds.
+        num_speakers: Exact number of speakers, when known.
+        min_speakers: Lower bound on the estimated count.
+        max_speakers: Upper bound on the estimated count.
+
+    Returns:
+        Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance.
+    """
+    regions = sorted((float(a), float(b)) for a, b in regions if b > a)
+    embeddings, spans = embed_windows(audio, regions)
+    if len(embeddings) == 0:
+        return []
+    labels = cluster_speakers(embeddings, num_speakers, min_speakers, max_speakers)
+    runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
+    names = relabel_by_first_appearance([k for _, _, k in runs])
+    return [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
+
+
+def _overlap(a0: float, a1: float, turn: Turn) -> float:
+    return min(a1, turn.end) - max(a0, turn.start)
+
+
+def _speaker_at(start: float, end: float, turns: list[Turn]) -> str:
+    # A negative overlap is minus the gap, so without any overlap this picks the nearest turn.
+    return max(turns, key=lambda t: _overlap(start, end, t)).speaker
+
+
+def _join(words: list[Word]) -> str:
+    # faster-whisper words carry their own leading space; hand-made ones may not.
+    sep = "" if any(w.word[:1].isspace() for w in words) else " "
+    return sep.join(w.word for w in words).strip()
+
+
+def assign_speakers(segments: list[Segment], turns: list[Turn]) -> list[tuple[str, Segment]]:
+    """Attribute transcript segments to speaker turns, word by word.
+
+    Each word goes to the turn overlapping it most (the nearest turn if none overlaps); a
+    segment is split where its words change speaker. A segment without words is attributed
+    by its own span. With no turns at all everything is ``SPEAKER_00``.
+
+    Args:
+        segments: Transcript segments with word timings, absolute seconds.
+        turns: Speaker turns from `speaker_turns`.
+
+    Returns:
+        ``(speaker, segment)`` pairs in time order; split pieces get their text rebuilt
+        from their words.
+    """
+    out: list[tuple[str, Segment]] = []
+    for seg in segments:
+        if not turns:
+            out.append(("SPEAKER_00", seg))
+            continue
+        if not seg.words:
+            out.append((_speaker_at(seg.start, seg.end, turns), seg))
+            continue
+        groups: list[tuple[str, list[Word]]] = []
+        for word in seg.words:
+            speaker = _speaker_at(word.start, word.end, turns)
+            if groups and groups[-1][0] == speaker:
+                groups[-1][1].append(word)
+            else:
+                groups.append((speaker, [word]))
+        if len(groups) == 1:
+            out.append((groups[0][0], seg))
+            continue
+        for i, (speaker, words) in enumerate(groups):
+            start = seg.start if i == 0 else words[0].start
+            end = seg.end if i == len(groups) - 1 else words[-1].end
+            out.append((speaker, Segment(start, end, _join(words), list(words))))
+    out.sort(key=lambda pair: (pair[1].start, pair[1].end))
+    return out

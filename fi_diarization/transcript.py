@@ -1,0 +1,48 @@
+"""The labelled transcript: speaker segments joined with their roles."""
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+
+from .io_manager import PARQUET
+from .options import options_of
+from .partitions import audio_files
+from .records import TRANSCRIPT_SCHEMA
+from .results import footer
+
+__all__ = ["transcript"]
+
+
+@dg.asset(partitions_def=audio_files, group_name="transcript", kinds={"parquet"}, io_manager_key=PARQUET)
+def transcript(audio: pd.DataFrame, speaker_segments: pd.DataFrame, speaker_roles: pd.DataFrame) -> dg.Output[pa.Table]:
+    """Speaker-attributed transcript with roles: the table every reader uses."""
+    record = audio.iloc[0]
+    options = options_of(audio)
+    roles = dict(zip(speaker_roles["speaker"], speaker_roles["role"]))
+    reasons = [r for r in speaker_roles.get("reason", pd.Series(dtype=str)).dropna().unique() if r]
+    frame = speaker_segments.assign(role=speaker_segments["speaker"].map(roles))
+    frame["role"] = frame["role"].astype(object).where(frame["role"].notna(), None)
+    table = pa.Table.from_pandas(frame[TRANSCRIPT_SCHEMA.names], schema=TRANSCRIPT_SCHEMA, preserve_index=False)
+    language = frame["language"].iloc[0] if len(frame) else ("und" if options.language == "auto" else options.language)
+    table = table.replace_schema_metadata(
+        footer(
+            {
+                "fingerprint": record["fingerprint"],
+                "duration_s": record["duration_s"],
+                "language": language,
+                "model": options.model,
+                "roles_reason": reasons[0] if reasons else "",
+                "options": record["options"],
+            }
+        )
+    )
+    return dg.Output(
+        table,
+        metadata={
+            "segments": table.num_rows,
+            "speakers": int(frame["speaker"].nunique()) if len(frame) else 0,
+            "roles": dg.MetadataValue.json({str(k): v for k, v in roles.items()}),
+            "roles_reason": reasons[0] if reasons else "",
+            "fingerprint": record["fingerprint"],
+        },
+    )
