@@ -137,16 +137,14 @@ def check_variants_agree(cpu: dict[str, Any], gpu: dict[str, Any]) -> None:
         c.pop("concurrency", None)
         (dig(c, "run_launcher", "config", "container_kwargs") or {}).pop("device_requests", None)
     check(a == b, "identical apart from concurrency and device_requests")
-    check(
-        dig(gpu, "concurrency", "runs", "max_concurrent_runs")
-        > dig(cpu, "concurrency", "runs", "max_concurrent_runs"),
-        "GPU allows more concurrent runs",
-    )
-    check(
-        dig(gpu, "concurrency", "pools", "default_limit")
-        >= dig(cpu, "concurrency", "pools", "default_limit"),
-        "GPU pool limit >= CPU pool limit",
-    )
+    def limit(cfg: dict[str, Any], *path: str) -> int:
+        value = dig(cfg, "concurrency", *path)
+        return value if isinstance(value, int) else -1
+
+    check(limit(gpu, "runs", "max_concurrent_runs") > limit(cpu, "runs", "max_concurrent_runs"),
+          "GPU allows more concurrent runs")
+    check(limit(gpu, "pools", "default_limit") >= limit(cpu, "pools", "default_limit"),
+          "GPU pool limit >= CPU pool limit")
 
 
 # --------------------------------------------------------------------------
@@ -197,9 +195,10 @@ def check_compose(variant: str, compose: dict[str, Any], cfg: dict[str, Any], ws
     if variant == "gpu":
         check(daemon_env.get("WHISPER_DEVICE") == "cuda", "GPU: WHISPER_DEVICE=cuda")
         check(daemon_env.get("WHISPER_COMPUTE_TYPE") == "float16", "GPU: WHISPER_COMPUTE_TYPE=float16")
-        devices = dig(services, "ollama", "deploy", "resources", "reservations", "devices") or []
-        check(any(d.get("driver") == "nvidia" and "gpu" in (d.get("capabilities") or []) for d in devices),
-              "GPU: ollama reserves an nvidia gpu")
+        for svc in ("ollama", "code"):
+            devices = dig(services, svc, "deploy", "resources", "reservations", "devices") or []
+            check(any(d.get("driver") == "nvidia" and "gpu" in (d.get("capabilities") or []) for d in devices),
+                  f"GPU: {svc} reserves an nvidia gpu")
     else:
         check(daemon_env.get("WHISPER_DEVICE") == "cpu", "CPU: WHISPER_DEVICE=cpu")
 
@@ -309,12 +308,22 @@ def check_with_dagster(name: str, cfg_path: Path, env: dict[str, str]) -> None:
         except Exception as exc:  # noqa: BLE001
             check(False, f"effective concurrency: {type(exc).__name__}: {exc}")
         try:
-            from dagster_postgres.utils import pg_url_from_config
+            from dagster._config import process_config
+            from dagster._core.storage.config import pg_config
 
-            url = pg_url_from_config(config["storage"]["postgres"])
-            check(url.startswith("postgresql://"), f"postgres url {re.sub(r':[^:@/]+@', ':***@', url)}")
-        except ImportError:
-            skipped("postgres url", "dagster-postgres not installed here (the image installs it)")
+            processed = process_config(pg_config(), config["storage"]["postgres"])
+            check(processed.success, f"storage.postgres resolves from the env {processed.errors or ''}")
+            try:
+                from dagster_postgres.utils import pg_url_from_config
+            except ImportError:
+                skipped("postgres url", "dagster-postgres not installed here (the image installs it)")
+            else:
+                url = pg_url_from_config(processed.value)
+                check(url == "postgresql://{DAGSTER_POSTGRES_USER}:{DAGSTER_POSTGRES_PASSWORD}@"
+                      "{DAGSTER_POSTGRES_HOST}:{DAGSTER_POSTGRES_PORT}/{DAGSTER_POSTGRES_DB}".format(**env),
+                      f"postgres url {re.sub(r':[^:@/]+@', ':***@', url)}")
+        except Exception as exc:  # noqa: BLE001
+            check(False, f"storage.postgres: {type(exc).__name__}: {exc}")
         check_launch_request(config["run_launcher"], env)
     finally:
         os.environ.clear()

@@ -41,7 +41,7 @@ def build_definitions() -> dg.Definitions:
         sensors=[build_inbox_sensor(job, settings.sensor_interval_s)],
         resources={
             "whisper": WhisperResource(device=settings.whisper_device, compute_type=settings.whisper_compute_type),
-            PARQUET: ParquetIOManager(base_dir=str(settings.storage)),
+            PARQUET: ParquetIOManager(),
         },
     )
 

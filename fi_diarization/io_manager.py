@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
+from .settings import get_settings
+
 __all__ = ["ParquetIOManager", "write_parquet_atomic", "PARQUET"]
 
 PARQUET = "parquet_io_manager"
@@ -34,10 +36,11 @@ def write_parquet_atomic(table: pa.Table, path: Path) -> None:
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
     """Stores each table asset at `<base_dir>/<asset>/<partition>.parquet`."""
 
-    base_dir: str
+    base_dir: str | None = None
 
     def create_io_manager(self, context) -> "_ParquetUPathIOManager":
-        return _ParquetUPathIOManager(base_path=UPath(self.base_dir))
+        # Read at run time, not import time: FI_DIARIZATION_HOME may differ per run.
+        return _ParquetUPathIOManager(base_path=UPath(self.base_dir or get_settings().storage))
 
 
 class _ParquetUPathIOManager(dg.UPathIOManager):

@@ -1,0 +1,71 @@
+"""Model resolution and the load-once resource, with the bundled models (no hub)."""
+
+import os
+
+import pytest
+
+from fi_diarization.resources import whisper
+from fi_diarization.resources.whisper import ModelSpecError, WhisperResource, resolve_model, usable_cores
+
+
+def test_bundled_base_is_assembled_once_and_reused(tmp_path):
+    folder = resolve_model("bundled:base", cache=tmp_path)
+    model_bin = os.path.join(folder, "model.bin")
+    first = os.stat(model_bin)
+    assert first.st_size > 140_000_000
+    assert sorted(os.listdir(folder)) == ["config.json", "model.bin", "tokenizer.json", "vocabulary.json"]
+    assert resolve_model("bundled:base", cache=tmp_path) == folder
+    again = os.stat(model_bin)
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns)
+
+
+def test_half_written_model_is_reassembled(tmp_path):
+    folder = resolve_model("bundled:base", cache=tmp_path)
+    with open(os.path.join(folder, "model.bin"), "r+b") as fh:
+        fh.truncate(1000)
+    resolve_model("bundled:base", cache=tmp_path)
+    assert os.path.getsize(os.path.join(folder, "model.bin")) > 140_000_000
+
+
+def test_bundled_tiny_and_local_folder():
+    tiny = resolve_model("bundled:tiny.en")
+    assert os.path.isfile(os.path.join(tiny, "model.bin"))
+    assert resolve_model(tiny) == tiny
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("bundled:large", "unknown bundled model"), ("whisper-9000", "unknown model"), ("/", "not a CTranslate2 model folder")],
+)
+def test_unknown_spec_is_a_clear_error(spec, message):
+    with pytest.raises(ModelSpecError, match=message):
+        resolve_model(spec)
+
+
+def test_size_names_pass_through_for_faster_whisper():
+    assert resolve_model("small") == "small"
+
+
+def test_auto_device_and_compute_type_on_cpu():
+    resource = WhisperResource()
+    assert resource.resolved_device() == "cpu"
+    assert resource.resolved_compute_type("cpu") == "int8"
+    assert resource.resolved_compute_type("cuda") == "float16"
+    assert WhisperResource(compute_type="float32").resolved_compute_type("cpu") == "float32"
+
+
+def test_threads_never_exceed_usable_cores():
+    assert WhisperResource(cpu_threads=999).threads() == usable_cores()
+    assert WhisperResource(cpu_threads=1).threads() == 1
+    assert WhisperResource().threads() == usable_cores() <= (os.cpu_count() or 1)
+
+
+def test_model_loads_once_per_process():
+    resource = WhisperResource(cpu_threads=1)
+    whisper._MODELS.clear()
+    before = whisper.LOAD_COUNT
+    first = resource.load("bundled:tiny.en")
+    second = resource.load("bundled:tiny.en")
+    assert first is second
+    assert whisper.LOAD_COUNT - before == 1
+    assert first.device == "cpu" and first.compute_type == "int8" and not first.multilingual
