@@ -50,19 +50,22 @@ clean_env=(env -i "PATH=$PATH" "HOME=${HOME:-/tmp}")
 [[ -n "${DOCKER_HOST:-}" ]] && clean_env+=("DOCKER_HOST=$DOCKER_HOST")
 : >"$tmp/empty.env"
 
-declare -A variants=(
-    [cpu]="-f deploy/docker-compose.yml"
-    [gpu]="-f deploy/docker-compose.yml -f deploy/docker-compose.gpu.yml"
-    [cpu-hostdir]="-f deploy/docker-compose.yml -f deploy/docker-compose.hostdir.yml"
-    [gpu-hostdir]="-f deploy/docker-compose.yml -f deploy/docker-compose.gpu.yml -f deploy/docker-compose.hostdir.yml"
-)
+# (A function, not an associative array: macOS ships bash 3.2.)
+variant_files() {
+    case "$1" in
+        cpu) echo "-f deploy/docker-compose.yml" ;;
+        gpu) echo "-f deploy/docker-compose.yml -f deploy/docker-compose.gpu.yml" ;;
+        cpu-hostdir) echo "-f deploy/docker-compose.yml -f deploy/docker-compose.hostdir.yml" ;;
+        gpu-hostdir) echo "-f deploy/docker-compose.yml -f deploy/docker-compose.gpu.yml -f deploy/docker-compose.hostdir.yml" ;;
+    esac
+}
 
 status=0
 check_args=()
 if ((${#compose[@]})); then
     echo "compose: $("${compose[@]}" version 2>/dev/null | head -n1)"
     for variant in cpu gpu cpu-hostdir gpu-hostdir; do
-        read -r -a files <<<"${variants[$variant]}"
+        read -r -a files <<<"$(variant_files "$variant")"
         cmd=("${clean_env[@]}" "FI_DATA_DIR=/srv/fi-diarization" "${compose[@]}"
              --env-file "$tmp/empty.env" -p fi-diarization "${files[@]}")
         if "${cmd[@]}" config -q; then
@@ -90,7 +93,7 @@ else
 fi
 
 echo "python: $python"
-if ! "$python" "$here/check_config.py" "${check_args[@]}"; then
+if ! "$python" "$here/check_config.py" ${check_args[@]+"${check_args[@]}"}; then
     status=1
 fi
 

@@ -10,7 +10,11 @@ from .io_manager import PARQUET, ParquetIOManager
 from .partitions import audio_files
 from .resources.whisper import WhisperResource
 from .sensors import build_inbox_sensor
-from .settings import get_settings
+from .resources.ollama import OllamaResource
+from .roles import speaker_roles
+from .settings import apply_env_defaults, get_settings
+from .speakers import speaker_segments, speaker_turns
+from .transcript import transcript
 from .transcription import transcription
 
 JOB_NAME = "transcribe_audio"
@@ -26,8 +30,9 @@ def _executor() -> dg.ExecutorDefinition:
 
 def build_definitions() -> dg.Definitions:
     """Build the definitions from the current environment."""
+    apply_env_defaults()
     settings = get_settings()
-    assets = [audio, chunks, transcription]
+    assets = [audio, chunks, transcription, speaker_turns, speaker_segments, speaker_roles, transcript]
     job = dg.define_asset_job(
         JOB_NAME,
         selection=dg.AssetSelection.assets(*assets),
@@ -40,7 +45,8 @@ def build_definitions() -> dg.Definitions:
         jobs=[job],
         sensors=[build_inbox_sensor(job, settings.sensor_interval_s)],
         resources={
-            "whisper": WhisperResource(device=settings.whisper_device, compute_type=settings.whisper_compute_type),
+            "whisper": WhisperResource(device=dg.EnvVar("WHISPER_DEVICE"), compute_type=dg.EnvVar("WHISPER_COMPUTE_TYPE")),
+            "ollama": OllamaResource(host=dg.EnvVar("OLLAMA_HOST"), model=dg.EnvVar("OLLAMA_MODEL")),
             PARQUET: ParquetIOManager(),
         },
     )

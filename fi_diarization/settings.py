@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings", "get_settings", "PROJECT_ROOT", "SAMPLE_AUDIO"]
+__all__ = ["Settings", "get_settings", "apply_env_defaults", "PROJECT_ROOT", "SAMPLE_AUDIO"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_AUDIO = Path(__file__).resolve().parent / "samples" / "consult_sample.wav"
@@ -18,15 +18,10 @@ DEFAULT_MAX_AUDIO_SECONDS = 14400.0
 
 @dataclass(frozen=True)
 class Settings:
-    """Paths and model choices for one process."""
+    """Paths and limits for one process."""
 
     home: Path
     max_audio_seconds: float
-    whisper_model: str
-    whisper_device: str
-    whisper_compute_type: str
-    ollama_host: str
-    ollama_model: str
     sensor_interval_s: int
 
     @property
@@ -54,6 +49,22 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
 
 
+# Defaults of the variables that resources read through `dg.EnvVar` at run time.
+ENV_DEFAULTS = {
+    "OLLAMA_HOST": DEFAULT_OLLAMA_HOST,
+    "OLLAMA_MODEL": DEFAULT_OLLAMA_MODEL,
+    "WHISPER_DEVICE": "auto",
+    "WHISPER_COMPUTE_TYPE": "auto",
+}
+
+
+def apply_env_defaults() -> None:
+    """Give unset variables the spec's defaults, so `dg.EnvVar` always resolves."""
+    for key, value in ENV_DEFAULTS.items():
+        if not os.environ.get(key):
+            os.environ[key] = value
+
+
 def get_settings() -> Settings:
     """Read the environment now (tests change it between calls)."""
     env = os.environ
@@ -61,10 +72,5 @@ def get_settings() -> Settings:
     return Settings(
         home=home.resolve(),
         max_audio_seconds=float(env.get("FI_MAX_AUDIO_SECONDS") or DEFAULT_MAX_AUDIO_SECONDS),
-        whisper_model=env.get("WHISPER_MODEL") or "",
-        whisper_device=env.get("WHISPER_DEVICE") or "auto",
-        whisper_compute_type=env.get("WHISPER_COMPUTE_TYPE") or "auto",
-        ollama_host=env.get("OLLAMA_HOST") or DEFAULT_OLLAMA_HOST,
-        ollama_model=env.get("OLLAMA_MODEL") or DEFAULT_OLLAMA_MODEL,
         sensor_interval_s=int(env.get("FI_SENSOR_INTERVAL_S") or 10),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,48 @@ def ollama_server(monkeypatch):
 
 
 # --- end Ollama ---------------------------------------------------------------------------
+
+
+def questions_answer(request: dict) -> dict:
+    """A stand-in for the LLM's judgement: whoever asks the most questions is the doctor."""
+    item = request["format"]["properties"]["speakers"]["items"]["properties"]
+    speakers, roles = item["speaker"]["enum"], item["role"]["enum"]
+    document = json.loads(request["messages"][-1]["content"].removeprefix("<transcript>").removesuffix("</transcript>"))
+    samples = {s["speaker"]: s["said"] for s in document["speakers"]}
+    doctor = max(speakers, key=lambda s: samples.get(s, "").count("?"))
+    return {"speakers": [{"speaker": s, "role": roles[0] if s == doctor else roles[1]} for s in speakers]}
+
+
+@dataclass
+class Materialized:
+    """One whole pipeline run on a fixture, shared by the tests that read its results."""
+
+    env: dict[str, str]
+    settings: object
+    audio_id: str
+    outcome: object
+    ollama_requests: list
+
+
+@pytest.fixture(scope="session")
+def consult_run(tmp_path_factory) -> Materialized:
+    """consult_2spk.wav through every asset with tiny.en and an Ollama-API server."""
+    from fi_diarization.inbox import accept
+    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.runner import run_partition
+    from fi_diarization.settings import get_settings
+    from fi_diarization.status import open_instance
+    from fi_diarization_tests.ollama_server import FakeOllama
+
+    env = project_env(tmp_path_factory.mktemp("consult"))
+    with pytest.MonkeyPatch.context() as mp, FakeOllama() as server:
+        server.answer = questions_answer
+        env["OLLAMA_HOST"] = server.url
+        for key, value in env.items():
+            mp.setenv(key, value)
+        settings = get_settings()
+        accepted = accept(settings, FIXTURES / "consult_2spk.wav", move=False)
+        outcome = run_partition(
+            open_instance(settings), accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test"
+        )
+        return Materialized(env, settings, accepted.audio_id, outcome, list(server.requests))

@@ -1,0 +1,115 @@
+"""The command line, run as a real subprocess where exit codes and streams matter."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
+
+CLI = [str(Path(sys.executable).with_name("fi-diarization"))]
+
+
+def run(args, env, timeout=300):
+    return subprocess.run(CLI + args, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    return project_env(tmp_path_factory.mktemp("cli"))
+
+
+@pytest.fixture(scope="module")
+def transcribed(cli_env):
+    proc = run(["transcribe", str(FIXTURES / "consult_2spk.wav"), "--model", TEST_MODEL, "--format", "json"], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_transcribe_prints_only_json_on_stdout(transcribed):
+    doc = json.loads(transcribed.stdout)
+    assert set(doc) == {"audio_id", "duration_s", "language", "speakers", "segments"}
+    assert doc["language"] == "en" and doc["duration_s"] == pytest.approx(29.607, abs=0.01)
+    assert [s["speaker"] for s in doc["speakers"]] == ["SPEAKER_00", "SPEAKER_01"]
+    assert all(s["role"] is None for s in doc["speakers"])  # nothing listens at OLLAMA_HOST
+    assert "good morning" in " ".join(s["text"] for s in doc["segments"]).lower()
+    assert "no Ollama server" in transcribed.stderr and "Traceback" not in transcribed.stderr
+
+
+def test_result_reads_the_same_transcript(cli_env, transcribed):
+    doc = json.loads(transcribed.stdout)
+    again = run(["result", doc["audio_id"], "--format", "json"], cli_env)
+    assert again.returncode == 0 and json.loads(again.stdout) == doc
+    srt = run(["result", doc["audio_id"], "--format", "srt"], cli_env).stdout
+    assert "SPEAKER_00" in srt and "-->" in srt
+    vtt = run(["result", doc["audio_id"], "--format", "vtt"], cli_env).stdout
+    assert vtt.startswith("WEBVTT") and "<v SPEAKER_01>" in vtt
+    rttm = run(["result", doc["audio_id"], "--format", "rttm"], cli_env).stdout.splitlines()
+    assert rttm and all(line.split()[0] == "SPEAKER" and len(line.split()) == 10 for line in rttm)
+    path = run(["result", doc["audio_id"], "--format", "path"], cli_env).stdout.strip()
+    assert path.endswith(f"transcript/{doc['audio_id']}.parquet") and os.path.isfile(path)
+
+
+def test_result_never_imports_model_code(cli_env, transcribed):
+    audio_id = json.loads(transcribed.stdout)["audio_id"]
+    probe = (
+        "import sys\n"
+        "from fi_diarization.cli import main\n"
+        f"code = main(['result', {audio_id!r}, '--format', 'txt'])\n"
+        "heavy = [m for m in ('torch', 'faster_whisper', 'ctranslate2', 'resemblyzer', 'dagster') if m in sys.modules]\n"
+        "print('HEAVY', heavy, code, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], env={**os.environ, **cli_env}, capture_output=True, text=True)
+    assert "HEAVY [] 0" in proc.stderr
+
+
+def test_status_reports_done_with_the_roles_reason(cli_env, transcribed):
+    audio_id = json.loads(transcribed.stdout)["audio_id"]
+    proc = run(["status", audio_id], cli_env)
+    assert proc.returncode == 0
+    assert proc.stdout.startswith(f"{audio_id}\tdone (roles not labelled: no Ollama server")
+
+
+def test_submit_copies_into_the_inbox_and_status_says_queued(cli_env, tmp_path):
+    src = tmp_path / "family visit.wav"
+    shutil.copy(FIXTURES / "family_3spk.wav", src)
+    proc = run(["submit", str(src)], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    audio_id = proc.stdout.strip()
+    inbox = os.path.join(cli_env["FI_DIARIZATION_HOME"], "inbox")
+    assert os.listdir(inbox) == [f"{audio_id}.wav"]
+    assert run(["status", audio_id], cli_env).stdout == f"{audio_id}\tqueued\n"
+    assert src.exists()
+
+
+BAD = {
+    "empty": (lambda d: (d / "empty.wav").write_bytes(b""), "empty.wav", "empty file"),
+    "not audio": (lambda d: (d / "notes.mp3").write_text("hello"), "notes.mp3", "not a recognised audio container"),
+    "unsafe name": (lambda d: shutil.copy(FIXTURES / "consult_2spk.wav", d / "-rf.wav"), "-rf.wav", "unsafe file name"),
+    "missing": (lambda d: None, "nope.wav", "no such file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+@pytest.mark.parametrize("command", ["transcribe", "submit"])
+def test_bad_input_exits_2_with_one_line(tmp_path, command, case):
+    make, name, message = BAD[case]
+    make(tmp_path)
+    env = project_env(tmp_path / "root")
+    proc = run([command, str(tmp_path / name)], env)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+    home = env["FI_DIARIZATION_HOME"]
+    assert not any(files for _, _, files in os.walk(home)) if os.path.exists(home) else True
+
+
+def test_bad_options_exit_2(cli_env):
+    proc = run(["transcribe", str(FIXTURES / "consult_2spk.wav"), "--model", "bundled:nope"], cli_env)
+    assert proc.returncode == 2 and "unknown bundled model" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run(["transcribe", "--sample", "--min-speakers", "3", "--max-speakers", "2"], cli_env)
+    assert proc.returncode == 2 and "min_speakers" in proc.stderr
