@@ -13,9 +13,9 @@ from .sensors import build_inbox_sensor
 from .resources.ollama import OllamaResource
 from .roles import speaker_roles
 from .settings import apply_env_defaults, get_settings
-from .speakers import speaker_segments, speaker_turns
 from .transcript import transcript
 from .transcription import transcription
+from .turns import speaker_segments, speaker_turns
 
 JOB_NAME = "transcribe_audio"
 
@@ -45,7 +45,11 @@ def build_definitions() -> dg.Definitions:
         jobs=[job],
         sensors=[build_inbox_sensor(job, settings.sensor_interval_s)],
         resources={
-            "whisper": WhisperResource(device=dg.EnvVar("WHISPER_DEVICE"), compute_type=dg.EnvVar("WHISPER_COMPUTE_TYPE")),
+            "whisper": WhisperResource(
+                device=dg.EnvVar("WHISPER_DEVICE"),
+                compute_type=dg.EnvVar("WHISPER_COMPUTE_TYPE"),
+                batch_size=dg.EnvVar.int("WHISPER_BATCH_SIZE"),
+            ),
             "ollama": OllamaResource(host=dg.EnvVar("OLLAMA_HOST"), model=dg.EnvVar("OLLAMA_MODEL")),
             PARQUET: ParquetIOManager(),
         },

@@ -13,6 +13,7 @@ __all__ = [
     "WORD_TYPE",
     "SEGMENT_SCHEMA",
     "TURN_SCHEMA",
+    "SPEAKER_SEGMENT_SCHEMA",
     "TRANSCRIPT_SCHEMA",
     "segments_to_table",
 ]
@@ -72,6 +73,19 @@ SEGMENT_SCHEMA = pa.schema(
 
 TURN_SCHEMA = pa.schema(
     [("audio_id", pa.string()), ("start", pa.float64()), ("end", pa.float64()), ("speaker", pa.string())]
+)
+
+SPEAKER_SEGMENT_SCHEMA = pa.schema(
+    [
+        ("audio_id", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("speaker", pa.string()),
+        ("text", pa.string()),
+        ("words", WORD_TYPE),
+        ("language", pa.string()),
+        ("model", pa.string()),
+    ]
 )
 
 TRANSCRIPT_SCHEMA = pa.schema(

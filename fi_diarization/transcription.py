@@ -19,13 +19,11 @@ from .records import SEGMENT_SCHEMA, Segment, Word, segments_to_table
 from .resources.whisper import WhisperResource
 from .settings import get_settings
 
-__all__ = ["transcription", "CHUNKS_PER_BATCH", "PIPELINE_BATCH"]
+__all__ = ["transcription", "CHUNKS_PER_BATCH"]
 
 # Chunks per fanned-out op: big enough that orchestration stays a small share of the
 # work, small enough that a GPU pool above 1 has several batches to share.
 CHUNKS_PER_BATCH = 16
-# Chunks per BatchedInferencePipeline call; also the unit that survives a killed run.
-PIPELINE_BATCH = 8
 _LANGUAGE_PROBE_S = 30.0
 
 
@@ -91,13 +89,15 @@ def _is_hallucination(segment) -> bool:
     return segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0
 
 
-def _transcribe(loaded, audio: np.ndarray, group: list[tuple[int, float, float]], language: str) -> dict[int, list[Segment]]:
+def _transcribe(
+    loaded, audio: np.ndarray, group: list[tuple[int, float, float]], language: str
+) -> dict[int, list[Segment]]:
     clips = [{"start": start, "end": end} for _, start, end in group]
     segments, _ = loaded.pipeline.transcribe(
         audio,
         language=None if language == "und" else language,
         clip_timestamps=clips,
-        batch_size=PIPELINE_BATCH,
+        batch_size=len(group),
         word_timestamps=True,
     )
     found: dict[int, list[Segment]] = {index: [] for index, _, _ in group}
@@ -125,8 +125,9 @@ def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: Whis
     tables = [pq.read_table(path) for _, path in cached]
     audio = load_audio(batch.path) if todo else None
     done = len(cached)
-    for i in range(0, len(todo), PIPELINE_BATCH):
-        group = todo[i : i + PIPELINE_BATCH]
+    step = max(1, whisper.batch_size)
+    for i in range(0, len(todo), step):
+        group = todo[i : i + step]
         found = _transcribe(loaded, audio, [chunk for chunk, _ in group], batch.language)
         for (chunk, path), segments in zip(group, found.values()):
             table = segments_to_table(segments, audio_id=batch.audio_id, language=batch.language, model=batch.model)

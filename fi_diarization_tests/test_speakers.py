@@ -123,12 +123,17 @@ def test_four_voices_estimate_keeps_the_distinct_ones_apart(conversation, turns_
     assert not others & (by_voice["doctor"] | by_voice["companion"])
 
 
-def test_one_voice_is_one_speaker(conversation):
-    audio, regions, tr = conversation("consult_2spk")
-    doctor = [(s["start"], s["end"]) for s in tr["segments"] if s["speaker"] == "doctor"]
-    turns = speaker_turns(audio, doctor)
+@pytest.mark.parametrize(
+    "name, voice", [("family_3spk", "doctor"), ("family_3spk", "companion"), ("consulta_es", "paciente")]
+)
+def test_one_voice_is_one_speaker(name, voice, conversation):
+    # Short single-voice stretches (10-20 s) are not always judged one voice: the halves
+    # of a two-way split can look as far apart as two similar espeak-ng voices.
+    audio, _, tr = conversation(name)
+    spans = [(s["start"], s["end"]) for s in tr["segments"] if s["speaker"] == voice]
+    turns = speaker_turns(audio, spans)
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
-    assert len(turns) == len(doctor)
+    assert len(turns) == len(spans)
 
 
 def test_turns_are_ordered_disjoint_and_inside_the_regions(conversation, turns_for):
@@ -147,6 +152,7 @@ def test_bounds_are_honoured(conversation, turns_for):
     assert len({t.speaker for t in turns_for("family_3spk", max_speakers=2)}) <= 2
     assert len({t.speaker for t in turns_for("family_3spk", min_speakers=4)}) >= 4
     doctor = [(s["start"], s["end"]) for s in tr["segments"] if s["speaker"] == "doctor"]
+    assert len({t.speaker for t in speaker_turns(audio, doctor)}) == 1
     assert len({t.speaker for t in speaker_turns(audio, doctor, min_speakers=2)}) == 2
     assert {t.speaker for t in speaker_turns(audio, regions, max_speakers=1)} == {"SPEAKER_00"}
 
@@ -197,10 +203,12 @@ def test_assign_speakers_splits_a_segment_at_the_speaker_change():
     turns = [Turn(0.0, 2.0, "SPEAKER_00"), Turn(2.6, 5.0, "SPEAKER_01"), Turn(5.5, 7.0, "SPEAKER_00")]
     straddling = Segment(
         0.2, 4.0, " How are you? Fine, thanks.",
-        words((0.2, 0.6, " How"), (0.6, 0.9, " are"), (0.9, 1.8, " you?"), (2.7, 3.2, " Fine,"), (3.3, 4.0, " thanks.")),
+        words((0.2, 0.6, " How"), (0.6, 0.9, " are"), (0.9, 1.8, " you?"),
+              (2.7, 3.2, " Fine,"), (3.3, 4.0, " thanks.")),
     )  # fmt: skip
     after = Segment(5.6, 6.5, " Good.", words((5.6, 6.5, " Good.")))
     result = assign_speakers([after, straddling], turns)
+    # Split pieces are rebuilt from their words; an unsplit segment comes back as it was.
     assert [(spk, seg.text, seg.start, seg.end) for spk, seg in result] == [
         ("SPEAKER_00", "How are you?", 0.2, 1.8),
         ("SPEAKER_01", "Fine, thanks.", 2.7, 4.0),
@@ -215,7 +223,11 @@ def test_assign_speakers_nearest_turn_and_segments_without_words():
     gap = Segment(1.1, 2.9, "a b", words((1.1, 1.3, "a"), (2.6, 2.9, "b")))
     bare = Segment(2.5, 3.8, "no words")
     result = assign_speakers([gap, bare], turns)
-    assert [(spk, seg.text) for spk, seg in result] == [("SPEAKER_00", "a"), ("SPEAKER_01", "no words"), ("SPEAKER_01", "b")]
+    assert [(spk, seg.text) for spk, seg in result] == [
+        ("SPEAKER_00", "a"),
+        ("SPEAKER_01", "no words"),
+        ("SPEAKER_01", "b"),
+    ]
     assert assign_speakers([bare], []) == [("SPEAKER_00", bare)]
 
 

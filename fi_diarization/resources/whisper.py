@@ -138,6 +138,8 @@ class WhisperResource(dg.ConfigurableResource):
     device: str = "auto"
     compute_type: str = "auto"
     cpu_threads: int = 0
+    # Chunks per BatchedInferencePipeline call; also what a killed run can lose at most.
+    batch_size: int = 8
 
     def resolved_device(self) -> str:
         if self.device != "auto":

@@ -1,0 +1,175 @@
+"""fi-diarization benchmarks against plain faster-whisper on the same file, in the same run.
+
+    .venv/bin/python benchmarks/run.py [--corpus ../shared/corpus/consult_2spk.wav] [--model bundled:tiny.en]
+
+Prints every figure and writes them to benchmarks/RESULTS.md. Ratios, never timed asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+from diarization_metrics import der, word_speaker_accuracy  # noqa: E402
+
+CLI = str(Path(sys.executable).with_name("fi-diarization"))
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import jiwer
+
+    clean = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    return jiwer.wer(clean(reference), clean(hypothesis))
+
+
+def project_env(root: Path) -> dict[str, str]:
+    dagster_home = root / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    return {"FI_DIARIZATION_HOME": str(root / "data"), "DAGSTER_HOME": str(dagster_home), "OLLAMA_HOST": "http://127.0.0.1:9"}
+
+
+def plain_faster_whisper(wav: Path, spec: str) -> tuple[float, str]:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from fi_diarization.resources.whisper import resolve_model, usable_cores
+
+    start = time.perf_counter()
+    model = WhisperModel(resolve_model(spec), device="cpu", compute_type="int8", cpu_threads=usable_cores())
+    segments, _ = BatchedInferencePipeline(model).transcribe(str(wav), batch_size=8)
+    text = " ".join(s.text.strip() for s in segments)
+    return time.perf_counter() - start, text
+
+
+def cli(args: list[str], env: dict[str, str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    proc = subprocess.run([CLI, *args], env={**os.environ, **env}, capture_output=True, text=True, **kw)
+    return time.perf_counter() - start, proc
+
+
+def transcribe(wav: Path, spec: str, env: dict[str, str], *extra: str) -> tuple[float, dict]:
+    seconds, proc = cli(["transcribe", str(wav), "--model", spec, "--format", "json", *extra], env)
+    if proc.returncode != 0:
+        raise SystemExit(f"transcribe failed: {proc.stderr}")
+    return seconds, json.loads(proc.stdout)
+
+
+def speaker_scores(doc: dict, truth: dict, env: dict[str, str]) -> tuple[float, float]:
+    import pandas as pd
+
+    turns = pd.read_parquet(Path(env["FI_DIARIZATION_HOME"]) / "storage" / "speaker_turns" / f"{doc['audio_id']}.parquet")
+    transcript = pd.read_parquet(Path(env["FI_DIARIZATION_HOME"]) / "storage" / "transcript" / f"{doc['audio_id']}.parquet")
+    words = [
+        {"start": w["start"], "end": w["end"], "speaker": speaker}
+        for speaker, ws in zip(transcript["speaker"], transcript["words"])
+        for w in ws
+    ]
+    return der(truth["segments"], turns.to_dict("records")), word_speaker_accuracy(truth["segments"], words)
+
+
+def cache_figures(wav: Path, spec: str, env: dict[str, str], audio_id: str) -> dict[str, float]:
+    from fi_diarization import results
+
+    os.environ["FI_DIARIZATION_HOME"] = env["FI_DIARIZATION_HOME"]
+    results.load_transcripts(audio_id)
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        results.load_transcripts(audio_id)
+        times.append(time.perf_counter() - start)
+    result_s, _ = cli(["result", audio_id, "--format", "json"], env)
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "same bytes another name.wav"
+        shutil.copyfile(wav, copy)
+        reupload_s, proc = cli(["transcribe", str(copy), "--model", spec, "--format", "json"], env)
+    assert "answered from the materialized transcript" in proc.stderr, proc.stderr
+    return {"load_ms": 1000 * statistics.median(times), "result_s": result_s, "reupload_s": reupload_s}
+
+
+def resume_share(wav: Path, spec: str, full_s: float) -> dict[str, float]:
+    """Kill a cold `transcribe` once about half its chunks are cached, then run it again."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**project_env(Path(tmp)), "WHISPER_BATCH_SIZE": "1"}
+        cache = Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks"
+        args = [CLI, "transcribe", str(wav), "--model", spec, "--num-speakers", "2", "--format", "json"]
+        proc = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        chunks_file = None
+        while proc.poll() is None:
+            plans = list((Path(env["FI_DIARIZATION_HOME"]) / "storage" / "chunks").glob("*.parquet"))
+            if plans and chunks_file is None:
+                import pandas as pd
+
+                chunks_file = len(pd.read_parquet(plans[0]))
+            done = len(list(cache.rglob("*.parquet"))) if cache.exists() else 0
+            if chunks_file and done >= chunks_file / 2:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.05)
+        proc.wait()
+        cached = len(list(cache.rglob("*.parquet")))
+        resumed_s, _ = transcribe(wav, spec, env, "--num-speakers", "2")
+        return {"chunks": chunks_file or 0, "cached_at_kill": cached, "resume_s": resumed_s, "share": resumed_s / full_s}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "consult_2spk.wav")
+    parser.add_argument("--model", default="bundled:tiny.en")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args()
+    truth = json.loads(args.corpus.with_suffix(".truth.json").read_text())
+    script = " ".join(s["text"] for s in truth["segments"])
+    lines = [f"# Benchmarks: {args.corpus.name}, {args.model}, {os.cpu_count()} cores, CPU int8", ""]
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    plain_s, plain_text = plain_faster_whisper(args.corpus, args.model)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = project_env(Path(tmp))
+        given_s, given = transcribe(args.corpus, args.model, env, "--num-speakers", "2")
+        pipeline_text = " ".join(s["text"] for s in given["segments"])
+        say("## Transcription (issue 2)")
+        say(f"- plain faster-whisper (BatchedInferencePipeline, batch 8): {plain_s:.1f} s, WER {100 * wer(script, plain_text):.1f} %")
+        say(f"- fi-diarization transcribe (cold process, every asset): {given_s:.1f} s, WER {100 * wer(script, pipeline_text):.1f} %")
+        say(f"- wall-time ratio pipeline / plain: {given_s / plain_s:.2f}x")
+        der_given, acc_given = speaker_scores(given, truth, env)
+        estimated_s, estimated = transcribe(args.corpus, args.model, env)
+        der_est, acc_est = speaker_scores(estimated, truth, env)
+        say("")
+        say("## Speakers (issue 3; DER collar ±0.25 s)")
+        say(f"- count given (2): DER {100 * der_given:.2f} %, words on the right speaker {100 * acc_given:.1f} %")
+        say(f"- count estimated: {len(estimated['speakers'])} speakers, DER {100 * der_est:.2f} %, words on the right speaker {100 * acc_est:.1f} %")
+        say(f"- re-run with other speaker options, chunks from the chunk cache: {estimated_s:.1f} s")
+        figures = cache_figures(args.corpus, args.model, env, given["audio_id"])
+    resume = resume_share(args.corpus, args.model, given_s)
+    say("")
+    say("## Cache (issue 4)")
+    say(f"- load_transcripts() for one file: {figures['load_ms']:.1f} ms (median of 20, in-process)")
+    say(f"- `result --format json`: {figures['result_s']:.2f} s wall (new process)")
+    say(f"- identical re-upload under another name, `transcribe`: {figures['reupload_s']:.2f} s wall, no run, no model")
+    say(
+        f"- resume after SIGKILL with {resume['cached_at_kill']}/{resume['chunks']} chunks cached: "
+        f"{resume['resume_s']:.1f} s = {100 * resume['share']:.0f} % of a full run"
+    )
+    args.out.write_text("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
