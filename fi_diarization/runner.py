@@ -98,5 +98,5 @@ def run_partition(
     if not result.success:
         return Outcome(False, result.run_id, failure_reason(instance, result.run_id))
     meta = result_meta(audio_id)
-    notice = f"roles left empty: {meta.roles_reason}" if meta and meta.roles_reason else ""
+    notice = meta.roles_reason if meta else ""
     return Outcome(True, result.run_id, notice=notice)

@@ -232,8 +232,6 @@ def relabel_by_first_appearance(labels: Sequence[Hashable]) -> list[str]:
 
 def _smooth_embeddings(embeddings: np.ndarray, spans: np.ndarray) -> np.ndarray:
     """Average each window with its overlapping neighbours (same region) to steady it."""
-    if _SMOOTH == 0:
-        return embeddings
     out = np.empty_like(embeddings)
     for i in range(len(embeddings)):
         lo, hi = max(0, i - _SMOOTH), min(len(embeddings), i + _SMOOTH + 1)
@@ -276,33 +274,28 @@ def _smooth_track(
 
 def _merge_runs(runs: list[tuple[float, float, int]]) -> list[tuple[float, float, int]]:
     runs = sorted(runs)
-    # Short runs inside a region are clustering flicker: give them to a neighbour.
-    changed = True
-    while changed and len(runs) > 1:
-        changed = False
+    while True:
+        # A short run inside a region is clustering flicker: it joins its longer neighbour.
         for i, (a, b, k) in enumerate(runs):
-            if b - a >= _MIN_TURN_S:
-                continue
-            prev = runs[i - 1] if i > 0 and abs(runs[i - 1][1] - a) < 1e-6 else None
-            nxt = runs[i + 1] if i + 1 < len(runs) and abs(runs[i + 1][0] - b) < 1e-6 else None
-            pick = max((r for r in (prev, nxt) if r is not None and r[2] != k), key=lambda r: r[1] - r[0], default=None)
-            if pick is not None:
-                runs[i] = (a, b, pick[2])
-                changed = True
-        merged = []
-        for a, b, k in runs:
-            if merged and merged[-1][2] == k and abs(merged[-1][1] - a) < 1e-6:
-                merged[-1] = (merged[-1][0], b, k)
-            else:
-                merged.append((a, b, k))
-        runs = merged
-    merged = []
-    for a, b, k in runs:
-        if merged and merged[-1][2] == k and a - merged[-1][1] <= _MERGE_GAP_S:
-            merged[-1] = (merged[-1][0], b, k)
+            near = [r for r in runs[max(0, i - 1) : i] + runs[i + 1 : i + 2] if r[2] != k and (r[1] == a or r[0] == b)]
+            if b - a < _MIN_TURN_S and near:
+                runs[i] = (a, b, max(near, key=lambda r: r[1] - r[0])[2])
+                break
         else:
-            merged.append((a, b, k))
-    return merged
+            break
+        runs = _join_runs(runs, 0.0)
+    # Pauses inside one speaker's turn belong to the turn.
+    return _join_runs(runs, _MERGE_GAP_S)
+
+
+def _join_runs(runs: list[tuple[float, float, int]], max_gap: float) -> list[tuple[float, float, int]]:
+    joined: list[tuple[float, float, int]] = []
+    for a, b, k in runs:
+        if joined and joined[-1][2] == k and a - joined[-1][1] <= max_gap + 1e-9:
+            joined[-1] = (joined[-1][0], b, k)
+        else:
+            joined.append((a, b, k))
+    return joined
 
 
 def speaker_turns(

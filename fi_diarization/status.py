@@ -66,7 +66,9 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
         data = record.event_log_entry.dagster_event.step_failure_data
         if data and data.error:
             error = data.error.cause if data.error.cls_name == "DagsterExecutionStepExecutionError" and data.error.cause else data.error
-            return error.message.strip().splitlines()[0]
+            line = error.message.strip().splitlines()[0]
+            head, sep, rest = line.partition(": ")
+            return rest if sep and head.rsplit(".", 1)[-1] == error.cls_name else line
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records:
         return (record.event_log_entry.message or "run failed").strip().splitlines()[0]
     return "run failed"
@@ -90,7 +92,7 @@ def audio_status(instance: dg.DagsterInstance, settings: Settings, audio_id: str
             return f"failed: {failure_reason(instance, run.run_id)}"
     meta = result_meta(audio_id, settings)
     if meta is not None:
-        return f"done (roles not labelled: {meta.roles_reason})" if meta.roles_reason else "done"
+        return f"done ({meta.roles_reason})" if meta.roles_reason else "done"
     if instance.has_dynamic_partition("audio_files", audio_id):
         return "queued"
     return "unknown"

@@ -71,7 +71,8 @@ def test_status_reports_done_with_the_roles_reason(cli_env, transcribed):
     audio_id = json.loads(transcribed.stdout)["audio_id"]
     proc = run(["status", audio_id], cli_env)
     assert proc.returncode == 0
-    assert proc.stdout.startswith(f"{audio_id}\tdone (roles not labelled: no Ollama server")
+    assert proc.stdout.startswith(f"{audio_id}\tdone (no Ollama server at http://127.0.0.1:9")
+    assert proc.stdout.rstrip().endswith("roles left empty)")
 
 
 def test_submit_copies_into_the_inbox_and_status_says_queued(cli_env, tmp_path):

@@ -1,0 +1,150 @@
+"""Parquet as the cache: free re-uploads, resume after SIGKILL, status from the instance."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import wave
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from fi_diarization.cli import cli
+from fi_diarization.resources import whisper
+from fi_diarization.results import load_transcripts
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
+
+FI = str(Path(sys.executable).with_name("fi-diarization"))
+
+
+def instance_runs(dagster_home: str) -> list[dg.DagsterRun]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", dagster_home)
+        return list(dg.DagsterInstance.get().get_runs())
+
+
+def test_identical_reupload_starts_no_run_and_loads_no_model(consult_run, tmp_path, monkeypatch):
+    for key, value in consult_run.env.items():
+        monkeypatch.setenv(key, value)
+    copy = tmp_path / "same bytes, another name.wav"
+    shutil.copyfile(FIXTURES / "consult_2spk.wav", copy)
+    runs_before = len(instance_runs(consult_run.env["DAGSTER_HOME"]))
+    loads_before = whisper.LOAD_COUNT
+    result = CliRunner().invoke(cli, ["transcribe", str(copy), "--model", TEST_MODEL, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert consult_run.audio_id in result.stdout
+    assert "answered from the materialized transcript" in result.stderr
+    assert len(instance_runs(consult_run.env["DAGSTER_HOME"])) == runs_before
+    assert whisper.LOAD_COUNT == loads_before
+
+
+def test_other_options_are_a_new_result_not_a_stale_hit(consult_run, tmp_path, monkeypatch):
+    from fi_diarization.results import result_meta
+
+    # A copy of the materialized project, so the shared one stays as it is.
+    root = Path(consult_run.env["FI_DIARIZATION_HOME"]).parent
+    shutil.copytree(root, tmp_path / "copy")
+    env = {k: v.replace(str(root), str(tmp_path / "copy")) for k, v in consult_run.env.items()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    before = result_meta(consult_run.audio_id)
+    chunk_files = sorted((Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks").rglob("*.parquet"))
+    runs_before = len(instance_runs(env["DAGSTER_HOME"]))
+    result = CliRunner().invoke(
+        cli, ["transcribe", str(FIXTURES / "consult_2spk.wav"), "--model", TEST_MODEL, "--num-speakers", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    assert len(instance_runs(env["DAGSTER_HOME"])) == runs_before + 1
+    after = result_meta(consult_run.audio_id)
+    assert after.fingerprint != before.fingerprint
+    assert '"num_speakers":3' in after.options
+    # Only the speaker stages changed: every chunk came from the chunk cache.
+    assert sorted((Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks").rglob("*.parquet")) == chunk_files
+
+
+def test_load_transcripts_filters_and_types(consult_run):
+    home = consult_run.settings.home
+    everything = load_transcripts(home=home)
+    one = load_transcripts(consult_run.audio_id, home=home)
+    assert len(one) == len(everything) > 0
+    none = load_transcripts(["unknown-000000000000"], home=home)
+    assert none.empty and str(none["speaker"].dtype) == "string" and str(none["start"].dtype) == "float64"
+
+
+def _long_conversation(dest: Path) -> Path:
+    """Three fixtures back to back: about 96 s, so several chunks."""
+    frames = []
+    for name in ("consult_2spk.wav", "family_3spk.wav", "ward_4spk.wav"):
+        with wave.open(str(FIXTURES / name)) as w:
+            frames.append(w.readframes(w.getnframes()))
+    with wave.open(str(dest), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"".join(frames))
+    return dest
+
+
+def _transcribe(wav: Path, env: dict, **kw):
+    args = [FI, "transcribe", str(wav), "--model", TEST_MODEL, "--num-speakers", "4", "--format", "json"]
+    return subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, timeout=600, **kw)
+
+
+def test_sigkill_mid_transcription_then_resume(tmp_path):
+    wav = _long_conversation(tmp_path / "long.wav")
+    # One chunk per Whisper call, so every finished chunk is cached before the next starts.
+    env = {**project_env(tmp_path / "killed"), "WHISPER_BATCH_SIZE": "1"}
+    cache = Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks"
+    proc = subprocess.Popen(
+        [FI, "transcribe", str(wav), "--model", TEST_MODEL, "--num-speakers", "4", "--format", "json"],
+        env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if cache.exists() and any(cache.rglob("*.parquet")):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.02)
+    assert proc.wait() == -signal.SIGKILL, "the run ended before a chunk was cached"
+    finished = {p: p.stat().st_mtime_ns for p in cache.rglob("*.parquet")}
+    chunks = pd.read_parquet(next((Path(env["FI_DIARIZATION_HOME"]) / "storage" / "chunks").glob("*.parquet")))
+    assert 0 < len(finished) < len(chunks)
+
+    resumed = _transcribe(wav, env)
+    assert resumed.returncode == 0, resumed.stderr
+    # The chunks finished before the kill were read, not transcribed again.
+    assert {p: p.stat().st_mtime_ns for p in finished} == finished
+    assert len(list(cache.rglob("*.parquet"))) == len(chunks)
+    runs = instance_runs(env["DAGSTER_HOME"])
+    statuses = sorted(r.status.value for r in runs)
+    assert statuses == ["FAILURE", "SUCCESS"]  # the killed run was reaped, its pool slot freed
+    logs = subprocess.run([FI, "status"], env={**os.environ, **env}, capture_output=True, text=True).stdout
+    assert "\tdone" in logs
+
+    whole = _transcribe(wav, {**project_env(tmp_path / "whole"), "WHISPER_BATCH_SIZE": "1"})
+    assert whole.returncode == 0, whole.stderr
+    assert resumed.stdout == whole.stdout
+
+
+def test_status_reports_failure_reason_and_rejection(home, monkeypatch):
+    from fi_diarization.inbox import accept, quarantine
+    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.runner import run_partition
+    from fi_diarization.status import audio_status, open_instance
+
+    accepted = accept(home, FIXTURES / "consult_2spk.wav", move=False)
+    accepted.path.unlink()  # the stored audio vanished before the run
+    instance = open_instance(home)
+    outcome = run_partition(instance, accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test")
+    assert not outcome.success
+    assert audio_status(instance, home, accepted.audio_id) == f"failed: no stored audio for {accepted.audio_id} under {home.audio_dir}"
+    bad = home.inbox / "junk.wav"
+    bad.write_text("junk")
+    qid = quarantine(home, bad, "junk.wav: not a recognised audio container")
+    assert audio_status(instance, home, qid) == "rejected: junk.wav: not a recognised audio container"
+    assert audio_status(instance, home, "never-000000000000") == "unknown"
