@@ -1,5 +1,6 @@
 """Run the transcription job for one partition in this process, as the CLI does."""
 
+import logging
 import os
 import socket
 import sys
@@ -46,10 +47,10 @@ def _progress(instance: dg.DagsterInstance, invocation: str, stop: threading.Eve
             for record in conn.records:
                 entry = record.event_log_entry
                 step = entry.step_key or ""
-                if entry.dagster_event is None and entry.user_message:
-                    status.update(f"{step}: {entry.user_message}")
+                if entry.dagster_event is None and entry.level >= logging.INFO and entry.user_message:
+                    status.update(f"{step}: {entry.user_message}"[:100])
                 elif entry.dagster_event and entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                    status.update(f"{step}: started")
+                    status.update(f"{step}…")
 
 
 def run_partition(

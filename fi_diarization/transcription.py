@@ -1,5 +1,6 @@
 """Graph-backed transcription: plan batches, fan out over the `whisper` pool, merge."""
 
+import bisect
 import hashlib
 import math
 from dataclasses import dataclass
@@ -101,11 +102,12 @@ def _transcribe(
         word_timestamps=True,
     )
     found: dict[int, list[Segment]] = {index: [] for index, _, _ in group}
+    starts = [start for _, start, _ in group]
     for seg in segments:
         if _is_hallucination(seg):
             continue
-        middle = (seg.start + seg.end) / 2
-        index = min(group, key=lambda c: 0 if c[1] <= middle <= c[2] else min(abs(middle - c[1]), abs(middle - c[2])))[0]
+        # Segments are offset by their clip's start, so the clip is the last one starting before.
+        index = group[max(0, bisect.bisect_right(starts, seg.start + 1e-3) - 1)][0]
         words = [Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in seg.words or []]
         found[index].append(Segment(float(seg.start), float(seg.end), seg.text.strip(), words))
     return found

@@ -226,10 +226,3 @@ def test_validate_reply_returns_speaker_order():
 def test_system_message_never_holds_transcript_text():
     messages = build_messages({"SPEAKER_00": INJECTION}, DEFAULT_ROLES, "en")
     assert INJECTION not in messages[0]["content"] and "obey me" not in messages[0]["content"]
-
-
-def test_from_env_reads_host_and_model(monkeypatch):
-    monkeypatch.setenv("OLLAMA_HOST", "http://10.0.0.5:11434")
-    monkeypatch.delenv("OLLAMA_MODEL", raising=False)
-    ollama = OllamaResource.from_env(retries=0)
-    assert (ollama.host, ollama.model, ollama.retries) == ("http://10.0.0.5:11434", "qwen2.5:7b-instruct-q4_0", 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 import dagster as dg
 import httpx
 import ollama
+
+from ..settings import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL
 
 __all__ = ["LLMUnavailable", "OllamaResource"]
 
@@ -35,18 +36,12 @@ def _one_line(text: object, limit: int = 200) -> str:
 class OllamaResource(dg.ConfigurableResource):
     """Ollama chat client with JSON-schema output."""
 
-    host: str = "http://127.0.0.1:11434"
-    model: str = "qwen2.5:7b-instruct-q4_0"
+    host: str = DEFAULT_OLLAMA_HOST
+    model: str = DEFAULT_OLLAMA_MODEL
     timeout_s: float = 120.0
     keep_alive: str = "10m"
     retries: int = 2
     backoff_s: float = 1.0
-
-    @classmethod
-    def from_env(cls, **overrides: Any) -> OllamaResource:
-        """Host and model from OLLAMA_HOST / OLLAMA_MODEL, falling back to the defaults."""
-        env = {"host": os.getenv("OLLAMA_HOST"), "model": os.getenv("OLLAMA_MODEL")}
-        return cls(**{k: v for k, v in env.items() if v}, **overrides)
 
     def _client(self) -> ollama.Client:
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, _CONNECT_TIMEOUT_S))
