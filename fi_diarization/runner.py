@@ -12,7 +12,7 @@ import dagster as dg
 
 from .options import TranscriptionConfig, run_config_for
 from .results import result_meta
-from .sensors import AUDIO_TAG, SOURCE_TAG
+from .sensors import AUDIO_TAG, FINGERPRINT_TAG, SOURCE_TAG
 from .status import HOST_TAG, PARTITION_TAG, PID_TAG, failure_reason, reap_orphans
 
 __all__ = ["Outcome", "run_partition"]
@@ -53,6 +53,14 @@ def _progress(instance: dg.DagsterInstance, invocation: str, stop: threading.Eve
                     status.update(f"{step}…")
 
 
+def _failed_parent(instance: dg.DagsterInstance, audio_id: str, fingerprint: str) -> dg.DagsterRun | None:
+    """The latest run of this partition, when it failed with the same options."""
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={PARTITION_TAG: audio_id}), limit=1)
+    if runs and runs[0].status == dg.DagsterRunStatus.FAILURE and runs[0].tags.get(FINGERPRINT_TAG) == fingerprint:
+        return runs[0]
+    return None
+
+
 def run_partition(
     instance: dg.DagsterInstance, audio_id: str, config: TranscriptionConfig, *, source: str, verbose: bool = False
 ) -> Outcome:
@@ -71,6 +79,7 @@ def run_partition(
     from .definitions import transcribe_job
 
     reap_orphans(instance)
+    parent = _failed_parent(instance, audio_id, config.fingerprint())
     if not instance.has_dynamic_partition("audio_files", audio_id):
         instance.add_dynamic_partitions("audio_files", [audio_id])
     invocation = uuid.uuid4().hex
@@ -81,6 +90,7 @@ def run_partition(
         PID_TAG: str(os.getpid()),
         HOST_TAG: socket.gethostname(),
         INVOCATION_TAG: invocation,
+        FINGERPRINT_TAG: config.fingerprint(),
     }
     run_config = run_config_for(config).to_config_dict()
     if not verbose:
@@ -91,7 +101,15 @@ def run_partition(
         watcher = threading.Thread(target=_progress, args=(instance, invocation, stop), daemon=True)
         watcher.start()
     try:
-        result = dg.execute_job(dg.reconstructable(transcribe_job), instance=instance, run_config=run_config, tags=tags)
+        # After a crash, re-execute from failure: finished steps are loaded, not recomputed.
+        reexecution = dg.ReexecutionOptions.from_failure(parent.run_id, instance) if parent else None
+        result = dg.execute_job(
+            dg.reconstructable(transcribe_job),
+            instance=instance,
+            run_config=run_config,
+            tags=tags,
+            reexecution_options=reexecution,
+        )
     finally:
         stop.set()
         if watcher:

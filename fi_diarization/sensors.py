@@ -10,10 +10,11 @@ from .partitions import audio_files
 from .probe import RejectedAudio
 from .settings import get_settings
 
-__all__ = ["build_inbox_sensor", "run_key_for", "SOURCE_TAG", "AUDIO_TAG"]
+__all__ = ["build_inbox_sensor", "run_key_for", "SOURCE_TAG", "AUDIO_TAG", "FINGERPRINT_TAG"]
 
 AUDIO_TAG = "fi/audio_id"
 SOURCE_TAG = "fi/source"
+FINGERPRINT_TAG = "fi/fingerprint"
 
 
 def run_key_for(audio_id: str, config: TranscriptionConfig) -> str:
@@ -64,7 +65,7 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
                     partition_key=accepted.audio_id,
                     run_key=run_key_for(accepted.audio_id, config),
                     run_config=run_config_for(config),
-                    tags={AUDIO_TAG: accepted.audio_id, SOURCE_TAG: "sensor"},
+                    tags={AUDIO_TAG: accepted.audio_id, SOURCE_TAG: "sensor", FINGERPRINT_TAG: config.fingerprint()},
                 )
             )
         return dg.SensorResult(

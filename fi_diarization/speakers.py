@@ -83,6 +83,8 @@ def embed_windows(
         ``[start, end]`` seconds of audio each window covers ``[n, 2]``.
     """
     import torch
+
+    encoder = _get_encoder()  # first, so resemblyzer is imported with its warning filtered
     from resemblyzer.audio import wav_to_mel_spectrogram
 
     audio = np.asarray(audio, dtype=np.float32)
@@ -116,7 +118,6 @@ def embed_windows(
     levels = np.asarray(levels)
     keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
     batch = np.stack([m for m, k in zip(mels, keep) if k])
-    encoder = _get_encoder()
     with torch.no_grad():
         embeddings = np.concatenate(
             [encoder(torch.from_numpy(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]

@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from .decode import load_audio
+from .decode import load_audio, voiced_regions
 from .io_manager import PARQUET
 from .options import options_of
 from .partitions import audio_files
@@ -17,15 +17,17 @@ from .speakers import speaker_turns as find_turns
 __all__ = ["speaker_turns", "speaker_segments"]
 
 @dg.asset(partitions_def=audio_files, group_name="speakers", kinds={"parquet"}, io_manager_key=PARQUET)
-def speaker_turns(audio: pd.DataFrame, chunks: pd.DataFrame) -> dg.Output[pa.Table]:
+def speaker_turns(audio: pd.DataFrame) -> dg.Output[pa.Table]:
     """Acoustic speaker turns from voice embeddings on the voiced regions, clustered."""
     record = audio.iloc[0]
     options = options_of(audio)
-    regions = [(r["start"], r["end"]) for regs in chunks["regions"] for r in regs]
+    samples = load_audio(record["path"])
+    # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
+    regions = voiced_regions(samples, min_silence_ms=300, speech_pad_ms=100)
     turns = []
     if regions:
         turns = find_turns(
-            load_audio(record["path"]),
+            samples,
             regions,
             num_speakers=options.num_speakers,
             min_speakers=options.min_speakers,

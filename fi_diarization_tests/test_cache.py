@@ -121,8 +121,10 @@ def test_sigkill_mid_transcription_then_resume(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     assert len(list(cache.rglob("*.parquet"))) == len(chunks)
     runs = instance_runs(env["DAGSTER_HOME"])
-    statuses = sorted(r.status.value for r in runs)
-    assert statuses == ["FAILURE", "SUCCESS"]  # the killed run was reaped, its pool slot freed
+    killed, resumed_run = sorted(runs, key=lambda r: r.status.value)
+    # The killed run was reaped (marked failed, pool slot freed) and re-executed from failure.
+    assert (killed.status, resumed_run.status) == (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS)
+    assert resumed_run.parent_run_id == killed.run_id
     logs = subprocess.run([FI, "status"], env={**os.environ, **env}, capture_output=True, text=True).stdout
     assert "\tdone" in logs
 
