@@ -20,12 +20,12 @@ DEFAULT_ROLES = ("doctor", "patient", "companion", "other")
 class TranscriptionConfig(dg.Config):
     """What to transcribe with; everything here is part of the result's identity."""
 
-    model: str = Field(default_factory=default_model_spec, description="bundled:tiny.en, bundled:base, a size name or a CTranslate2 folder")
+    model: str = Field(default=default_model_spec(), description="bundled:tiny.en, bundled:base, a size name or a CTranslate2 folder")
     language: str = Field(default="auto", description="auto, or a language code such as en or es")
     num_speakers: Optional[int] = Field(default=None, description="Exact speaker count; empty estimates it")
     min_speakers: int = Field(default=1, description="Lower bound for the estimate")
     max_speakers: int = Field(default=8, description="Upper bound for the estimate")
-    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES), description="Closed set of roles the LLM may assign")
+    roles: list[str] = Field(default=list(DEFAULT_ROLES), description="Closed set of roles the LLM may assign")
 
     def validated(self) -> "TranscriptionConfig":
         if (self.num_speakers is not None and self.num_speakers < 1) or self.min_speakers < 1 or self.max_speakers < self.min_speakers:

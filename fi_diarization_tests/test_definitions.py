@@ -1,0 +1,98 @@
+"""The code location as Dagster loads it: validation, config, instance settings, the daemon."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+
+from fi_diarization.definitions import JOB_NAME, defs
+from fi_diarization.options import TranscriptionConfig
+from fi_diarization.partitions import audio_files, audio_id_for, is_audio_id
+from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env
+
+BIN = Path(sys.executable).parent
+
+
+def test_definitions_validate(tmp_path):
+    env = {**os.environ, **project_env(tmp_path)}
+    proc = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Validation successful for code location fi_diarization" in proc.stdout + proc.stderr
+
+
+def test_every_asset_is_partitioned_by_audio_files():
+    graph = defs.resolve_asset_graph()
+    keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    assert keys == {"audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript"}
+    for key in graph.get_all_asset_keys():
+        assert graph.get(key).partitions_def == audio_files
+
+
+def test_launchpad_shows_one_config_block_with_defaults():
+    job = defs.resolve_job_def(JOB_NAME)
+    fields = job.run_config_schema.config_type.fields["ops"].config_type.fields
+    shaped = {
+        name
+        for name, f in fields.items()
+        if "config" in f.config_type.fields and f.config_type.fields["config"].config_type.kind.name == "STRICT_SHAPE"
+    }
+    assert shaped == {"audio"}  # every other op takes no config
+    defaults = {name: f.default_value for name, f in fields["audio"].config_type.fields["config"].config_type.fields.items() if f.default_provided}
+    assert defaults["language"] == "auto" and defaults["roles"] == ["doctor", "patient", "companion", "other"]
+    assert defaults["model"] == TranscriptionConfig().model
+
+
+def test_pools_and_run_queue_from_dagster_yaml(home):
+    instance = dg.DagsterInstance.get()
+    assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
+    assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
+    pools = {op.pool for op in defs.resolve_job_def(JOB_NAME).graph.iterate_node_defs() if getattr(op, "pool", None)}
+    assert pools == {"whisper", "ollama"}
+
+
+def test_audio_ids_are_safe_and_stable():
+    sha = "a" * 64
+    assert audio_id_for("Consulta Dra. Pérez, 3/4 [final].wav", sha) == "consulta_dra_p_rez_3_4_final-aaaaaaaaaaaa"
+    assert audio_id_for("x.wav", sha) == audio_id_for("x.wav", sha)
+    assert audio_id_for("visit-aaaaaaaaaaaa.wav", sha) == "visit-aaaaaaaaaaaa"  # submit's own name is kept
+    for name in ("...", "a..b.wav", "\n.wav", "ñ" * 300 + ".mp3"):
+        key = audio_id_for(name, sha)
+        assert is_audio_id(key) and ".." not in key and "/" not in key and "," not in key
+
+
+def test_the_daemon_alone_processes_a_new_upload(tmp_path):
+    env = {**os.environ, **project_env(tmp_path), "FI_SENSOR_INTERVAL_S": "1"}
+    daemon = subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        inbox = Path(env["FI_DIARIZATION_HOME"]) / "inbox"
+        inbox.mkdir(parents=True, exist_ok=True)
+        shutil.copy(FIXTURES / "consult_2spk.wav", inbox / "visit.wav")
+        transcripts = Path(env["FI_DIARIZATION_HOME"]) / "storage" / "transcript"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and not any(transcripts.glob("*.parquet")):
+            time.sleep(1)
+        (result,) = transcripts.glob("*.parquet")
+        assert result.name.startswith("visit-")
+        # The same bytes dropped again under another name start nothing.
+        shutil.copy(FIXTURES / "consult_2spk.wav", inbox / "again.wav")
+        while time.monotonic() < deadline and any(inbox.iterdir()):
+            time.sleep(0.5)
+        time.sleep(2)
+    finally:
+        os.killpg(daemon.pid, signal.SIGINT)
+        daemon.wait(timeout=60)
+    status = subprocess.run([str(BIN / "fi-diarization"), "status"], env=env, capture_output=True, text=True)
+    assert status.stdout.count("\tdone") == 1 and len(status.stdout.splitlines()) == 1
+    with_env = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+    assert len(with_env.get_runs()) == 1
