@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from fi_diarization.results import load_transcripts, read_result
-from fi_diarization_tests.conftest import truth
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, truth
 
 ASSETS = ["audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript"]
 COLUMNS = {"audio_id": "string", "start": "float64", "end": "float64", "speaker": "string", "role": "string",
@@ -82,3 +82,45 @@ def test_footer_records_the_run(consult_run):
     assert result.meta.duration_s == pytest.approx(29.607, abs=0.01)
     assert result.meta.language == "en" and result.meta.model == "bundled:tiny.en"
     assert len(result.meta.fingerprint) == 16
+
+
+@pytest.mark.parametrize("kind", ["silence", "hum", "noise"])
+def test_no_speech_is_an_empty_transcript_not_invented_words(home, kind):
+    from fi_diarization.inbox import accept
+    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.runner import run_partition
+    from fi_diarization.status import open_instance
+    from fi_diarization_tests.media import tone
+
+    accepted = accept(home, tone(home.home / f"{kind}.wav", 12.0, kind), move=False)
+    outcome = run_partition(open_instance(home), accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test")
+    assert outcome.success, outcome.reason
+    result = read_result(accepted.audio_id, home)
+    assert result.segments.empty and result.meta.duration_s == pytest.approx(12.0)
+
+
+def test_spanish_with_the_multilingual_model(home):
+    from fi_diarization.inbox import accept
+    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.runner import run_partition
+    from fi_diarization.status import open_instance
+
+    accepted = accept(home, FIXTURES / "consulta_es.wav", move=False)
+    config = TranscriptionConfig(model="bundled:base", num_speakers=2)
+    outcome = run_partition(open_instance(home), accepted.audio_id, config, source="test")
+    assert outcome.success, outcome.reason
+    result = read_result(accepted.audio_id, home)
+    assert result.meta.language == "es" and set(result.segments["language"]) == {"es"}
+    # espeak-ng's Spanish is hard for the base model: hold the pipeline to plain faster-whisper.
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    from fi_diarization.resources.whisper import resolve_model
+
+    plain, info = BatchedInferencePipeline(WhisperModel(resolve_model("bundled:base"), compute_type="int8")).transcribe(
+        str(FIXTURES / "consulta_es.wav"), batch_size=8
+    )
+    plain_text = " ".join(s.text for s in plain)
+    script = " ".join(s["text"] for s in truth("consulta_es.wav")["segments"])
+    assert info.language == "es"
+    assert wer(script, " ".join(result.segments["text"])) <= wer(script, plain_text) + 0.05
+    assert result.segments["speaker"].nunique() == 2
