@@ -11,6 +11,7 @@ from .settings import SAMPLE_AUDIO, get_settings
 
 __all__ = ["cli", "main"]
 
+# formats.FORMATS, repeated so that `--help` does not import pandas, rich and the writers.
 FORMATS = ("table", "json", "txt", "srt", "vtt", "rttm")
 
 

@@ -114,3 +114,9 @@ def test_bad_options_exit_2(cli_env):
     assert proc.returncode == 2 and "unknown bundled model" in proc.stderr and "Traceback" not in proc.stderr
     proc = run(["transcribe", "--sample", "--min-speakers", "3", "--max-speakers", "2"], cli_env)
     assert proc.returncode == 2 and "min_speakers" in proc.stderr
+
+
+def test_cli_formats_are_the_writers_formats():
+    from fi_diarization import cli, formats
+
+    assert cli.FORMATS == formats.FORMATS
