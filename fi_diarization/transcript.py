@@ -19,7 +19,7 @@ def transcript(audio: pd.DataFrame, speaker_segments: pd.DataFrame, speaker_role
     record = audio.iloc[0]
     options = options_of(audio)
     roles = dict(zip(speaker_roles["speaker"], speaker_roles["role"]))
-    reasons = [r for r in speaker_roles.get("reason", pd.Series(dtype=str)).dropna().unique() if r]
+    reasons = [r for r in speaker_roles["reason"].dropna().unique() if r]
     frame = speaker_segments.assign(role=speaker_segments["speaker"].map(roles))
     frame["role"] = frame["role"].astype(object).where(frame["role"].notna(), None)
     table = pa.Table.from_pandas(frame[TRANSCRIPT_SCHEMA.names], schema=TRANSCRIPT_SCHEMA, preserve_index=False)

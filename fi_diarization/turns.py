@@ -16,6 +16,7 @@ from .speakers import speaker_turns as find_turns
 
 __all__ = ["speaker_turns", "speaker_segments"]
 
+
 @dg.asset(partitions_def=audio_files, group_name="speakers", kinds={"parquet"}, io_manager_key=PARQUET)
 def speaker_turns(audio: pd.DataFrame) -> dg.Output[pa.Table]:
     """Acoustic speaker turns from voice embeddings on the voiced regions, clustered."""
@@ -48,23 +49,22 @@ def speaker_turns(audio: pd.DataFrame) -> dg.Output[pa.Table]:
 def speaker_segments(transcription: pd.DataFrame, speaker_turns: pd.DataFrame) -> dg.Output[pa.Table]:
     """Transcript segments with a speaker per word, split where the speaker changes."""
     turns = [Turn(float(t.start), float(t.end), str(t.speaker)) for t in speaker_turns.itertuples()]
-    rows = []
-    for seg in transcription.itertuples():
-        words = [Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"])) for w in seg.words]
-        segment = Segment(float(seg.start), float(seg.end), str(seg.text), words)
-        for speaker, part in assign_speakers([segment], turns):
-            rows.append(
-                {
-                    "audio_id": seg.audio_id,
-                    "start": part.start,
-                    "end": part.end,
-                    "speaker": speaker,
-                    "text": part.text,
-                    "words": [asdict(w) for w in part.words],
-                    "language": seg.language,
-                    "model": seg.model,
-                }
-            )
+    segments = [
+        Segment(
+            float(seg.start),
+            float(seg.end),
+            str(seg.text),
+            [Word(float(w["start"]), float(w["end"]), str(w["word"]), float(w["probability"])) for w in seg.words],
+        )
+        for seg in transcription.itertuples()
+    ]
+    # One audio file per partition: these columns are the same on every row.
+    constant = transcription.iloc[0][["audio_id", "language", "model"]].to_dict() if len(transcription) else {}
+    rows = [
+        {**constant, "start": part.start, "end": part.end, "speaker": speaker, "text": part.text,
+         "words": [asdict(w) for w in part.words]}
+        for speaker, part in assign_speakers(segments, turns)
+    ]
     return dg.Output(
         pa.Table.from_pylist(rows, schema=SPEAKER_SEGMENT_SCHEMA),
         metadata={"segments": len(rows), "split_from": len(transcription)},
