@@ -106,7 +106,7 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def submit(paths) -> None:
     """Copy each file into the inbox atomically and print its audio id."""
-    from .inbox import _EXT, copy_atomic, find_by_hash
+    from .inbox import copy_atomic, find_by_hash, suffix_for
     from .partitions import audio_id_for
     from .probe import RejectedAudio, probe, sha256_file
 
@@ -126,7 +126,7 @@ def submit(paths) -> None:
             click.echo(existing)
             continue
         audio_id = audio_id_for(path.name, sha256)
-        copy_atomic(path, settings.inbox / f"{audio_id}{_EXT.get(info.container, '.audio')}")
+        copy_atomic(path, settings.inbox / f"{audio_id}{suffix_for(info)}")
         click.echo(audio_id)
 
 

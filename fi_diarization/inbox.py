@@ -14,9 +14,9 @@ from .partitions import HASH_CHARS, audio_id_for, is_audio_id
 from .probe import AudioInfo, RejectedAudio, probe, sha256_file
 from .settings import Settings
 
-__all__ = ["Accepted", "accept", "quarantine", "find_audio", "find_by_hash", "rejection", "copy_atomic"]
+__all__ = ["Accepted", "accept", "quarantine", "find_audio", "find_by_hash", "rejection", "copy_atomic", "suffix_for"]
 
-_EXT = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "matroska": ".mka", "mov": ".m4a",
+_SUFFIXES = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "matroska": ".mka", "mov": ".m4a",
         "aiff": ".aiff", "caf": ".caf", "aac": ".aac"}
 
 
@@ -29,6 +29,11 @@ class Accepted:
     sha256: str
     info: AudioInfo
     new: bool
+
+
+def suffix_for(info: AudioInfo) -> str:
+    """The file suffix for a probed container (what the bytes are, not what the name said)."""
+    return _SUFFIXES.get(info.container, ".audio")
 
 
 def copy_atomic(src: Path, dest: Path) -> None:
@@ -84,7 +89,7 @@ def accept(settings: Settings, src: Path, *, move: bool) -> Accepted:
                 src.unlink(missing_ok=True)
             return Accepted(existing, stored, sha256, info, new=False)
     audio_id = audio_id_for(src.name, sha256)
-    dest = settings.audio_dir / f"{audio_id}{_EXT.get(info.container, '.audio')}"
+    dest = settings.audio_dir / f"{audio_id}{suffix_for(info)}"
     if move:
         try:
             os.replace(src, dest)
@@ -109,11 +114,8 @@ def quarantine(settings: Settings, src: Path, reason: str) -> str:
     except OSError:
         sha = uuid.uuid4().hex
     qid = audio_id_for(src.name if src.name else "file", sha)
-    dest = settings.quarantine / qid
-    try:
-        os.replace(src, dest)
-    except OSError:
-        src.unlink(missing_ok=True)
+    # shutil.move copes with another filesystem; a file it cannot move stays where it was.
+    shutil.move(src, settings.quarantine / qid)
     (settings.quarantine / f"{qid}.reason.json").write_text(
         json.dumps({"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()})
     )

@@ -53,8 +53,10 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
             try:
                 accepted = accept(settings, path, move=True)
             except RejectedAudio as err:
-                qid = quarantine(settings, path, str(err))
-                context.log.warning(f"rejected {path.name} as {qid}: {err}")
+                context.log.warning(f"rejected {path.name} as {quarantine(settings, path, str(err))}: {err}")
+                continue
+            except OSError as err:  # unreadable now (permissions, vanished): left in place, tried again
+                context.log.error(f"could not take in {path.name}: {err}")
                 continue
             if not accepted.new:
                 context.log.info(f"{path.name} has the same bytes as {accepted.audio_id}: nothing to do")

@@ -96,3 +96,22 @@ def test_sensor_interval_is_configurable(monkeypatch):
 
     monkeypatch.setenv("FI_SENSOR_INTERVAL_S", "42")
     assert build_definitions().resolve_sensor_def("inbox_sensor").minimum_interval_seconds == 42
+
+
+def test_unreadable_file_stays_and_does_not_stop_the_others(home, instance, monkeypatch):
+    from fi_diarization import inbox
+
+    locked = home.inbox / "locked.wav"
+    shutil.copy(FIXTURES / "consult_2spk.wav", locked)
+    shutil.copy(FIXTURES / "family_3spk.wav", home.inbox / "fine.wav")
+    real = inbox.sha256_file
+
+    def flaky(path, *args):
+        if path.name == "locked.wav":  # as if its permissions changed under us (root reads mode 000)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *args)
+
+    monkeypatch.setattr(inbox, "sha256_file", flaky)
+    result = tick(instance, tick(instance).cursor)
+    assert len(result.run_requests) == 1 and locked.exists()
+    assert not any(home.quarantine.iterdir())
