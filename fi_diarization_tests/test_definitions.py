@@ -52,6 +52,7 @@ def test_launchpad_shows_one_config_block_with_defaults():
 
 def test_pools_and_run_queue_from_dagster_yaml(home):
     instance = dg.DagsterInstance.get()
+    assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
     assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
     assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     pools = {op.pool for op in defs.resolve_job_def(JOB_NAME).graph.iterate_node_defs() if getattr(op, "pool", None)}
