@@ -59,7 +59,7 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
 
     from .inbox import accept
     from .options import TranscriptionConfig
-    from .probe import RejectedAudio
+    from .probe import RejectedAudio, probe
     from .resources.whisper import ModelSpecError, resolve_model
     from .results import result_meta
     from .runner import run_partition
@@ -77,12 +77,12 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
     except (ValidationError, ValueError, ModelSpecError) as err:
         raise BadInput(str(err).splitlines()[0]) from None
     settings = get_settings()
-    accepted = []
-    for path in paths:  # every file is checked before any work starts
+    for path in paths:  # every file is checked before any is stored or run
         try:
-            accepted.append(accept(settings, path, move=False))
+            probe(path, settings.max_audio_seconds)
         except RejectedAudio as err:
             raise BadInput(str(err)) from None
+    accepted = [accept(settings, path, move=False) for path in paths]
     instance = open_instance(settings)
     failed = False
     for item in accepted:

@@ -18,6 +18,11 @@ def run(args, env, timeout=300):
     return subprocess.run(CLI + args, env={**os.environ, **env}, capture_output=True, text=True, timeout=timeout)
 
 
+def nothing_stored(env: dict) -> bool:
+    """No file anywhere under the data root."""
+    return not any(files for _, _, files in os.walk(env["FI_DIARIZATION_HOME"]))
+
+
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
     return project_env(tmp_path_factory.mktemp("cli"))
@@ -105,8 +110,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, command, case):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
-    home = env["FI_DIARIZATION_HOME"]
-    assert not any(files for _, _, files in os.walk(home)) if os.path.exists(home) else True
+    assert nothing_stored(env)
 
 
 def test_bad_options_exit_2(cli_env):
@@ -120,3 +124,11 @@ def test_cli_formats_are_the_writers_formats():
     from fi_diarization import cli, formats
 
     assert cli.FORMATS == formats.FORMATS
+
+
+def test_one_bad_file_among_good_ones_stores_nothing(tmp_path):
+    (tmp_path / "empty.wav").write_bytes(b"")
+    env = project_env(tmp_path / "root")
+    proc = run(["transcribe", str(FIXTURES / "consult_2spk.wav"), str(tmp_path / "empty.wav")], env)
+    assert proc.returncode == 2 and "empty.wav: empty file" in proc.stderr
+    assert nothing_stored(env)
