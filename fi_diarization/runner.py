@@ -31,26 +31,31 @@ class Outcome:
 
 
 def _progress(instance: dg.DagsterInstance, invocation: str, stop: threading.Event) -> None:
-    """Show the run's latest step and log line on the terminal until `stop` is set."""
+    """Print each step as it starts, and the ops' own log lines, until `stop` is set."""
     from rich.console import Console
+    from rich.text import Text
 
-    console = Console(stderr=True)
-    with console.status("starting run…") as status:
-        run_id, cursor = None, None
-        while not stop.wait(0.4):
-            if run_id is None:
-                runs = instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
-                run_id = runs[0].run_id if runs else None
-                continue
-            conn = instance.get_records_for_run(run_id, cursor=cursor, limit=200)
+    # Plain lines rather than a live spinner: a redraw thread starves while the models
+    # hold both cores, and lines also survive being scrolled back.
+    console = Console(stderr=True, highlight=False)
+    run_id, cursor = None, None
+    while True:
+        finished = stop.is_set()  # read once more after the run ends, then stop
+        if run_id is None:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={INVOCATION_TAG: invocation}), limit=1)
+            run_id = runs[0].run_id if runs else None
+        if run_id is not None:
+            conn = instance.get_records_for_run(run_id, cursor=cursor, limit=500)
             cursor = conn.cursor
             for record in conn.records:
                 entry = record.event_log_entry
-                step = entry.step_key or ""
                 if entry.dagster_event is None and entry.level >= logging.INFO and entry.user_message:
-                    status.update(f"{step}: {entry.user_message}"[:100])
+                    console.print(Text(f"  {entry.step_key}: {entry.user_message}", style="dim"), soft_wrap=True)
                 elif entry.dagster_event and entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                    status.update(f"{step}…")
+                    console.print(Text.assemble(("▸ ", "cyan"), entry.step_key or ""))
+        if finished:
+            return
+        stop.wait(0.3)
 
 
 def _failed_parent(instance: dg.DagsterInstance, audio_id: str, fingerprint: str) -> dg.DagsterRun | None:
@@ -113,7 +118,7 @@ def run_partition(
     finally:
         stop.set()
         if watcher:
-            watcher.join(timeout=2)
+            watcher.join(timeout=5)
     if not result.success:
         return Outcome(False, result.run_id, failure_reason(instance, result.run_id))
     meta = result_meta(audio_id)

@@ -132,3 +132,28 @@ def test_one_bad_file_among_good_ones_stores_nothing(tmp_path):
     proc = run(["transcribe", str(FIXTURES / "consult_2spk.wav"), str(tmp_path / "empty.wav")], env)
     assert proc.returncode == 2 and "empty.wav: empty file" in proc.stderr
     assert nothing_stored(env)
+
+
+def test_progress_is_shown_on_a_terminal(tmp_path):
+    import pty
+    import select
+
+    env = {**os.environ, **project_env(tmp_path), "COLUMNS": "120", "TERM": "xterm"}
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(CLI + ["transcribe", "--sample", "--model", TEST_MODEL, "--format", "txt"],
+                            env=env, stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 300)
+        try:
+            chunk = os.read(master, 65536) if ready else b""
+        except OSError:  # the child closed the terminal
+            chunk = b""
+        if not chunk:
+            break
+        seen += chunk
+    assert proc.wait(timeout=60) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "transcription.transcribe_batch" in text or "transcription.plan_batches" in text
+    assert "SPEAKER_00" in text
