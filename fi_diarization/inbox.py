@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .partitions import HASH_CHARS, audio_id_for, is_audio_id
-from .probe import AudioInfo, RejectedAudio, probe, sha256_file
+from .probe import AudioInfo, probe, sha256_file
 from .settings import Settings
 
 __all__ = ["Accepted", "accept", "quarantine", "find_audio", "find_by_hash", "rejection", "copy_atomic", "suffix_for"]

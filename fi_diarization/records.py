@@ -75,19 +75,6 @@ TURN_SCHEMA = pa.schema(
     [("audio_id", pa.string()), ("start", pa.float64()), ("end", pa.float64()), ("speaker", pa.string())]
 )
 
-SPEAKER_SEGMENT_SCHEMA = pa.schema(
-    [
-        ("audio_id", pa.string()),
-        ("start", pa.float64()),
-        ("end", pa.float64()),
-        ("speaker", pa.string()),
-        ("text", pa.string()),
-        ("words", WORD_TYPE),
-        ("language", pa.string()),
-        ("model", pa.string()),
-    ]
-)
-
 TRANSCRIPT_SCHEMA = pa.schema(
     [
         ("audio_id", pa.string()),
@@ -101,6 +88,10 @@ TRANSCRIPT_SCHEMA = pa.schema(
         ("words", WORD_TYPE),
     ]
 )
+
+
+# What the speaker stage writes: the transcript before roles are known.
+SPEAKER_SEGMENT_SCHEMA = TRANSCRIPT_SCHEMA.remove(TRANSCRIPT_SCHEMA.get_field_index("role"))
 
 
 def segments_to_table(segments: list[Segment], **columns: str) -> pa.Table:

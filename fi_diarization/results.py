@@ -13,11 +13,9 @@ import pyarrow.parquet as pq
 from .records import TRANSCRIPT_SCHEMA
 from .settings import Settings, get_settings
 
-__all__ = ["load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "META_KEYS"]
+__all__ = ["load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "footer"]
 
 TRANSCRIPT_ASSET = "transcript"
-# Stored in the Parquet footer so a reader learns them without scanning rows.
-META_KEYS = ("fingerprint", "duration_s", "language", "model", "roles_reason", "options")
 
 
 @dataclass(frozen=True)
@@ -49,7 +47,7 @@ def transcript_path(audio_id: str, settings: Settings | None = None) -> Path:
 
 
 def footer(fields: dict[str, object]) -> dict[bytes, bytes]:
-    """Footer metadata for `pa.Table.replace_schema_metadata`."""
+    """Footer metadata for `pa.Table.replace_schema_metadata`: readers learn these without scanning rows."""
     return {f"fi.{k}".encode(): str(v).encode() for k, v in fields.items()}
 
 

@@ -3,7 +3,6 @@
 import os
 import shutil
 import socket
-from pathlib import Path
 
 import dagster as dg
 
