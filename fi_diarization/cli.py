@@ -15,13 +15,17 @@ __all__ = ["cli", "main"]
 FORMATS = ("table", "json", "txt", "srt", "vtt", "rttm")
 
 
-class BadInput(click.ClickException):
-    """One line on stderr and exit code 2."""
-
-    exit_code = 2
+class Failed(click.ClickException):
+    """One line on stderr and exit code 1."""
 
     def show(self, file=None) -> None:
         click.echo(f"fi-diarization: error: {self.format_message()}", err=True)
+
+
+class BadInput(Failed):
+    """Bad input: one line on stderr and exit code 2."""
+
+    exit_code = 2
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,7 +39,7 @@ def _render(audio_id: str, fmt: str) -> str:
 
     result = read_result(audio_id)
     if result is None:
-        raise click.ClickException(f"no materialized transcript for {audio_id}")
+        raise Failed(f"no materialized transcript for {audio_id}")
     if fmt == "path":
         return f"{result.meta.path}\n"
     return render(fmt, result.segments, audio_id=audio_id, duration_s=result.meta.duration_s, language=result.meta.language)

@@ -157,3 +157,9 @@ def test_progress_is_shown_on_a_terminal(tmp_path):
     text = seen.decode("utf-8", "replace")
     assert "transcription.transcribe_batch" in text or "transcription.plan_batches" in text
     assert "SPEAKER_00" in text
+
+
+def test_result_of_an_unknown_id_is_one_line_and_exit_1(cli_env):
+    proc = run(["result", "nope-000000000000"], cli_env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr == "fi-diarization: error: no materialized transcript for nope-000000000000\n"
