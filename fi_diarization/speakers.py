@@ -1,32 +1,21 @@
-"""Acoustic speaker turns: resemblyzer embeddings, spectral clustering, word assignment."""
+"""Acoustic speaker turns: clustering voice embeddings, smoothing turns, word assignment."""
 
 from __future__ import annotations
 
-import threading
-import warnings
 from collections.abc import Hashable, Sequence
 
 import numpy as np
 
 from fi_diarization.records import Segment, Turn, Word
+from fi_diarization.voices import SAMPLE_RATE, WINDOW_S, embed_windows
 
 __all__ = [
-    "SAMPLE_RATE",
-    "WINDOW_S",
-    "embed_windows",
     "cluster_speakers",
     "speaker_turns",
     "assign_speakers",
     "relabel_by_first_appearance",
 ]
 
-SAMPLE_RATE = 16000
-WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
-_WINDOW_FRAMES = 160
-_HOP = 160  # samples per mel frame
-_TARGET_DBFS = -30.0  # the level resemblyzer's own preprocess_wav normalises to
-_QUIET_DB = 20.0  # windows this far below the median window level are dropped
-_MIN_REGION_S = 0.4  # too little voice for a trustworthy embedding
 _FRAME_S = 0.05  # resolution of the smoothed speaker track
 _MIN_TURN_S = 0.5
 _MERGE_GAP_S = 0.5
@@ -35,97 +24,6 @@ _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 # Centroid cosine above which two clusters are one voice. Measured on espeak-ng voices:
 # two-way splits of one voice 0.78-0.96 (5 % below 0.845), distinct voices 0.52-0.89.
 _SAME_SPEAKER_SIMILARITY = 0.86
-
-_encoder = None
-_encoder_lock = threading.Lock()
-
-
-def _get_encoder():
-    global _encoder
-    with _encoder_lock:
-        if _encoder is None:
-            with warnings.catch_warnings():
-                # webrtcvad (imported by resemblyzer) warns about pkg_resources on every import.
-                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
-                from resemblyzer import VoiceEncoder
-
-            _encoder = VoiceEncoder("cpu", verbose=False)
-    return _encoder
-
-
-def _window_starts(n_frames: int, step: int) -> list[int]:
-    if n_frames <= _WINDOW_FRAMES:
-        return [0]
-    starts = list(range(0, n_frames - _WINDOW_FRAMES + 1, step))
-    # End-align a last window so the tail of the region is covered too.
-    if starts[-1] != n_frames - _WINDOW_FRAMES:
-        starts.append(n_frames - _WINDOW_FRAMES)
-    return starts
-
-
-def embed_windows(
-    audio: np.ndarray,
-    regions: list[tuple[float, float]],
-    rate: float = 2.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Compute speaker embeddings on sliding windows over the voiced regions.
-
-    Windows never cross a region boundary, so each sees one stretch of speech; a region
-    shorter than a window gets one zero-padded window.
-
-    Args:
-        audio: Mono float32 waveform at 16 kHz.
-        regions: Voiced spans in seconds (e.g. from Silero VAD).
-        rate: Windows per second of voiced audio.
-
-    Returns:
-        ``(embeddings, spans)``: L2-normalised embeddings ``[n, 256]`` and the absolute
-        ``[start, end]`` seconds of audio each window covers ``[n, 2]``.
-    """
-    import torch
-
-    encoder = _get_encoder()  # first, so resemblyzer is imported with its warning filtered
-    from resemblyzer.audio import wav_to_mel_spectrogram
-
-    audio = np.asarray(audio, dtype=np.float32)
-    step = max(1, round(SAMPLE_RATE / rate / _HOP))
-    pieces = []
-    for start, end in regions:
-        lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
-        if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
-            pieces.append((lo, audio[lo:hi]))
-    if not pieces:
-        return np.zeros((0, 256), np.float32), np.zeros((0, 2))
-
-    # The encoder takes a linear (not log) mel spectrogram, so level matters: bring the
-    # voiced audio to the level resemblyzer was trained on.
-    voiced = np.concatenate([p for _, p in pieces])
-    rms = float(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)))
-    gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
-
-    mels, spans, levels = [], [], []
-    for lo, piece in pieces:
-        n_samples = len(piece)
-        n_frames = n_samples // _HOP
-        piece = np.pad(piece * gain, (0, max(0, _WINDOW_FRAMES * _HOP - n_samples)))
-        mel = wav_to_mel_spectrogram(piece)
-        for i in _window_starts(n_frames, step):
-            a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, n_samples)
-            mels.append(mel[i : i + _WINDOW_FRAMES])
-            spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
-            levels.append(float(np.sqrt(np.mean(piece[a:b].astype(np.float64) ** 2))))
-
-    levels = np.asarray(levels)
-    keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
-    batch = np.stack([m for m, k in zip(mels, keep) if k])
-    with torch.no_grad():
-        embeddings = np.concatenate(
-            [encoder(torch.from_numpy(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
-        )
-    # An all-zero ReLU output normalises to NaN; such a window says nothing about a voice.
-    finite = np.isfinite(embeddings).all(axis=1)
-    return embeddings[finite], np.asarray(spans)[keep][finite]
-
 
 def _clusterer(min_clusters: int, max_clusters: int):
     # Rebuilt per call: configs.turntodiarize_clusterer is a shared instance whose AutoTune

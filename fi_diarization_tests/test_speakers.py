@@ -10,13 +10,8 @@ import numpy as np
 import pytest
 
 from fi_diarization.records import Segment, Turn, Word
-from fi_diarization.speakers import (
-    assign_speakers,
-    cluster_speakers,
-    embed_windows,
-    relabel_by_first_appearance,
-    speaker_turns,
-)
+from fi_diarization.speakers import assign_speakers, cluster_speakers, relabel_by_first_appearance, speaker_turns
+from fi_diarization.voices import embed_windows
 from fi_diarization_tests.conftest import FIXTURES, truth
 
 CONVERSATIONS = ["consult_2spk", "family_3spk", "ward_4spk", "consulta_es"]

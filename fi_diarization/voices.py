@@ -1,0 +1,156 @@
+"""Speaker embeddings of voiced windows: resemblyzer's encoder behind a numpy mel front end."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import numpy as np
+
+__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_windows", "mel_spectrogram"]
+
+SAMPLE_RATE = 16000
+WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
+_WINDOW_FRAMES = 160
+_HOP = 160  # samples per mel frame
+_N_FFT = 400  # 25 ms
+_N_MELS = 40
+_TARGET_DBFS = -30.0  # the level resemblyzer's own preprocess_wav normalises to
+_QUIET_DB = 20.0  # windows this far below the median window level are dropped
+_MIN_REGION_S = 0.4  # too little voice for a trustworthy embedding
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    # Slaney's scale (librosa's default): linear below 1 kHz, logarithmic above.
+    hz = np.asarray(hz, dtype=np.float64)
+    mel = hz / (200.0 / 3)
+    log = hz >= 1000.0
+    mel[log] = 15.0 + np.log(hz[log] / 1000.0) / (np.log(6.4) / 27.0)
+    return mel
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    hz = mel * (200.0 / 3)
+    log = mel >= 15.0
+    hz[log] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[log] - 15.0))
+    return hz
+
+
+def _mel_basis() -> np.ndarray:
+    fft_hz = np.fft.rfftfreq(_N_FFT, 1.0 / SAMPLE_RATE)
+    low, high = _hz_to_mel(np.array([0.0, SAMPLE_RATE / 2]))
+    mel_hz = _mel_to_hz(np.linspace(low, high, _N_MELS + 2))
+    ramps = mel_hz[:, None] - fft_hz[None, :]
+    widths = np.diff(mel_hz)
+    lower = -ramps[:-2] / widths[:-1, None]
+    upper = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    return weights * (2.0 / (mel_hz[2:] - mel_hz[:-2]))[:, None]  # Slaney area normalisation
+
+
+_MEL_BASIS = _mel_basis()
+_WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_N_FFT) / _N_FFT)  # periodic Hann
+
+
+def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
+    """Power mel spectrogram ``[frames, 40]``, as resemblyzer's `wav_to_mel_spectrogram` computes it.
+
+    Written out because librosa's lazy `librosa.feature` import costs ~1.6 s on the first
+    call of every process; a test holds this to librosa's numbers.
+    """
+    padded = np.pad(np.asarray(wav, dtype=np.float32), _N_FFT // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, _N_FFT)[::_HOP]
+    power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)) ** 2
+    return (power @ _MEL_BASIS.T).astype(np.float32)
+
+
+_encoder = None
+_encoder_lock = threading.Lock()
+
+
+def _get_encoder():
+    global _encoder
+    with _encoder_lock:
+        if _encoder is None:
+            with warnings.catch_warnings():
+                # webrtcvad (imported by resemblyzer) warns about pkg_resources on every import.
+                warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+                from resemblyzer import VoiceEncoder
+
+            _encoder = VoiceEncoder("cpu", verbose=False)
+    return _encoder
+
+
+def _window_starts(n_frames: int, step: int) -> list[int]:
+    if n_frames <= _WINDOW_FRAMES:
+        return [0]
+    starts = list(range(0, n_frames - _WINDOW_FRAMES + 1, step))
+    # End-align a last window so the tail of the region is covered too.
+    if starts[-1] != n_frames - _WINDOW_FRAMES:
+        starts.append(n_frames - _WINDOW_FRAMES)
+    return starts
+
+
+def embed_windows(
+    audio: np.ndarray,
+    regions: list[tuple[float, float]],
+    rate: float = 2.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Compute speaker embeddings on sliding windows over the voiced regions.
+
+    Windows never cross a region boundary, so each sees one stretch of speech; a region
+    shorter than a window gets one zero-padded window.
+
+    Args:
+        audio: Mono float32 waveform at 16 kHz.
+        regions: Voiced spans in seconds (e.g. from Silero VAD).
+        rate: Windows per second of voiced audio.
+
+    Returns:
+        ``(embeddings, spans)``: L2-normalised embeddings ``[n, 256]`` and the absolute
+        ``[start, end]`` seconds of audio each window covers ``[n, 2]``.
+    """
+    import torch
+
+    encoder = _get_encoder()
+    audio = np.asarray(audio, dtype=np.float32)
+    step = max(1, round(SAMPLE_RATE / rate / _HOP))
+    pieces = []
+    for start, end in regions:
+        lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
+        if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
+            pieces.append((lo, audio[lo:hi]))
+    if not pieces:
+        return np.zeros((0, 256), np.float32), np.zeros((0, 2))
+
+    # The encoder takes a linear (not log) mel spectrogram, so level matters: bring the
+    # voiced audio to the level resemblyzer was trained on.
+    voiced = np.concatenate([p for _, p in pieces])
+    rms = float(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)))
+    gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
+
+    mels, spans, levels = [], [], []
+    for lo, piece in pieces:
+        n_samples = len(piece)
+        n_frames = n_samples // _HOP
+        piece = np.pad(piece * gain, (0, max(0, _WINDOW_FRAMES * _HOP - n_samples)))
+        mel = mel_spectrogram(piece)
+        for i in _window_starts(n_frames, step):
+            a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, n_samples)
+            mels.append(mel[i : i + _WINDOW_FRAMES])
+            spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
+            levels.append(float(np.sqrt(np.mean(piece[a:b].astype(np.float64) ** 2))))
+
+    levels = np.asarray(levels)
+    keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
+    batch = np.stack([m for m, k in zip(mels, keep) if k])
+    with torch.no_grad():
+        embeddings = np.concatenate(
+            [encoder(torch.from_numpy(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
+        )
+    # An all-zero ReLU output normalises to NaN; such a window says nothing about a voice.
+    finite = np.isfinite(embeddings).all(axis=1)
+    return embeddings[finite], np.asarray(spans)[keep][finite]
+
+
