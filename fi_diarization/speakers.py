@@ -7,7 +7,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from fi_diarization.records import Segment, Turn, Word
-from fi_diarization.voices import SAMPLE_RATE, WINDOW_S, embed_windows
+from fi_diarization.voices import embed_windows
 
 __all__ = [
     "cluster_speakers",
