@@ -8,10 +8,10 @@ from .audio import audio
 from .chunks import chunks
 from .io_manager import PARQUET, ParquetIOManager
 from .partitions import audio_files
-from .resources.whisper import WhisperResource
-from .sensors import build_inbox_sensor
 from .resources.ollama import OllamaResource
+from .resources.whisper import WhisperResource
 from .roles import speaker_roles
+from .sensors import build_inbox_sensor
 from .settings import apply_env_defaults, get_settings
 from .transcript import transcript
 from .transcription import transcription
