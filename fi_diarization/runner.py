@@ -12,7 +12,7 @@ import dagster as dg
 
 from .options import TranscriptionConfig, run_config_for
 from .results import result_meta
-from .sensors import AUDIO_TAG, FINGERPRINT_TAG, SOURCE_TAG
+from .sensors import FINGERPRINT_TAG, run_tags
 from .status import HOST_TAG, PARTITION_TAG, PID_TAG, failure_reason, reap_orphans
 
 __all__ = ["Outcome", "run_partition"]
@@ -89,13 +89,11 @@ def run_partition(
         instance.add_dynamic_partitions("audio_files", [audio_id])
     invocation = uuid.uuid4().hex
     tags = {
+        **run_tags(audio_id, config, source),
         PARTITION_TAG: audio_id,
-        AUDIO_TAG: audio_id,
-        SOURCE_TAG: source,
         PID_TAG: str(os.getpid()),
         HOST_TAG: socket.gethostname(),
         INVOCATION_TAG: invocation,
-        FINGERPRINT_TAG: config.fingerprint(),
     }
     run_config = run_config_for(config).to_config_dict()
     if not verbose:

@@ -10,7 +10,7 @@ from .partitions import audio_files
 from .probe import RejectedAudio
 from .settings import get_settings
 
-__all__ = ["build_inbox_sensor", "run_key_for", "SOURCE_TAG", "AUDIO_TAG", "FINGERPRINT_TAG"]
+__all__ = ["build_inbox_sensor", "run_key_for", "run_tags", "SOURCE_TAG", "AUDIO_TAG", "FINGERPRINT_TAG"]
 
 AUDIO_TAG = "fi/audio_id"
 SOURCE_TAG = "fi/source"
@@ -20,6 +20,11 @@ FINGERPRINT_TAG = "fi/fingerprint"
 def run_key_for(audio_id: str, config: TranscriptionConfig) -> str:
     """One run per content hash and options: the same bytes never start a second run."""
     return f"{audio_id}:{config.fingerprint()}"
+
+
+def run_tags(audio_id: str, config: TranscriptionConfig, source: str) -> dict[str, str]:
+    """Tags every run of the job carries, whoever starts it."""
+    return {AUDIO_TAG: audio_id, SOURCE_TAG: source, FINGERPRINT_TAG: config.fingerprint()}
 
 
 def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
@@ -67,7 +72,7 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
                     partition_key=accepted.audio_id,
                     run_key=run_key_for(accepted.audio_id, config),
                     run_config=run_config_for(config),
-                    tags={AUDIO_TAG: accepted.audio_id, SOURCE_TAG: "sensor", FINGERPRINT_TAG: config.fingerprint()},
+                    tags=run_tags(accepted.audio_id, config, "sensor"),
                 )
             )
         return dg.SensorResult(
