@@ -46,7 +46,7 @@ def project_env(root: Path) -> dict[str, str]:
 def plain_faster_whisper(wav: Path, spec: str) -> tuple[float, str]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from fi_diarization.resources.whisper import resolve_model, usable_cores
+    from fi_diarization.speech.models import resolve_model, usable_cores
 
     start = time.perf_counter()
     model = WhisperModel(resolve_model(spec), device="cpu", compute_type="int8", cpu_threads=usable_cores())

@@ -34,8 +34,8 @@ def cli() -> None:
 
 
 def _render(audio_id: str, fmt: str) -> str:
-    from .formats import render
     from .results import read_result
+    from .results.formats import render
 
     result = read_result(audio_id)
     if result is None:
@@ -45,12 +45,59 @@ def _render(audio_id: str, fmt: str) -> str:
     return render(fmt, result.segments, audio_id=audio_id, duration_s=result.meta.duration_s, language=result.meta.language)
 
 
+def _run_options(fields: dict):
+    """The run options, validated once by `RunOptions`; the model must resolve here too."""
+    from pydantic import ValidationError
+
+    from .options import RunOptions
+    from .speech.models import ModelSpecError, resolve_model
+
+    try:
+        options = RunOptions(**{k: v for k, v in fields.items() if v not in (None, (), [])})
+        resolve_model(options.model)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise BadInput(f"{where + ': ' if where else ''}{first['msg']}") from None
+    except ModelSpecError as err:
+        raise BadInput(str(err)) from None
+    return options
+
+
+def _probe_all(paths: list[Path], settings):
+    """Every file is probed before any is stored or run; one bad file stops them all."""
+    from .audio.probe import RejectedAudio, probe
+
+    try:
+        return [probe(path, settings.max_audio_seconds) for path in paths]
+    except RejectedAudio as err:
+        raise BadInput(str(err)) from None
+
+
+def _transcribe_one(instance, settings, audio_id: str, options, *, force: bool, verbose: bool) -> bool:
+    """Answer from the materialized transcript when it has these options, else run the job."""
+    from .results import result_meta
+    from .runner import run_partition
+
+    meta = result_meta(audio_id, settings)
+    if meta is not None and meta.fingerprint == options.fingerprint() and not force:
+        click.echo(f"{audio_id}: answered from the materialized transcript", err=True)
+        return True
+    outcome = run_partition(instance, audio_id, options, source="cli", verbose=verbose)
+    if not outcome.success:
+        click.echo(f"fi-diarization: {audio_id} failed: {outcome.reason}", err=True)
+        return False
+    for notice in outcome.notices:
+        click.echo(f"fi-diarization: {notice}", err=True)
+    return True
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--sample", is_flag=True, help="Transcribe the sample conversation that ships with the package.")
-@click.option("--num-speakers", type=click.IntRange(min=1), help="Exact number of speakers.")
-@click.option("--min-speakers", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--max-speakers", type=click.IntRange(min=1), default=8, show_default=True)
+@click.option("--num-speakers", type=int, help="Exact number of speakers.")
+@click.option("--min-speakers", type=int, default=1, show_default=True)
+@click.option("--max-speakers", type=int, default=8, show_default=True)
 @click.option("--language", default="auto", show_default=True, help="auto, en, es, …")
 @click.option("--model", default=None, help="bundled:tiny.en, bundled:base, a size name or a CTranslate2 folder.")
 @click.option("--role", "roles", multiple=True, help="A role the LLM may assign (repeat); default doctor/patient/companion/other.")
@@ -59,49 +106,26 @@ def _render(audio_id: str, fmt: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Show Dagster's own log lines.")
 def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language, model, roles, fmt, force, verbose) -> None:
     """Register each file as a partition, materialize every asset for it, print the result."""
-    from pydantic import ValidationError
-
-    from .inbox import accept
-    from .options import TranscriptionConfig
-    from .probe import RejectedAudio, probe
-    from .resources.whisper import ModelSpecError, resolve_model
-    from .results import result_meta
-    from .runner import run_partition
+    from .audio.intake import accept
     from .status import open_instance
 
     paths = list(paths) + ([SAMPLE_AUDIO] if sample else [])
     if not paths:
         raise BadInput("give one or more audio files, or --sample")
-    fields = {"language": language, "num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
-    fields |= {"model": model} if model else {}
-    fields |= {"roles": list(roles)} if roles else {}
-    try:
-        config = TranscriptionConfig(**fields).validated()
-        resolve_model(config.model)
-    except (ValidationError, ValueError, ModelSpecError) as err:
-        raise BadInput(str(err).splitlines()[0]) from None
+    options = _run_options(
+        {"language": language, "num_speakers": num_speakers, "min_speakers": min_speakers,
+         "max_speakers": max_speakers, "model": model, "roles": list(roles)}
+    )
     settings = get_settings()
-    for path in paths:  # every file is checked before any is stored or run
-        try:
-            probe(path, settings.max_audio_seconds)
-        except RejectedAudio as err:
-            raise BadInput(str(err)) from None
-    accepted = [accept(settings, path, move=False) for path in paths]
+    probed = _probe_all(paths, settings)
+    accepted = [accept(settings, path, move=False, info=info) for path, info in zip(paths, probed)]
     instance = open_instance(settings)
     failed = False
     for item in accepted:
-        meta = result_meta(item.audio_id, settings)
-        if meta is not None and meta.fingerprint == config.fingerprint() and not force:
-            click.echo(f"{item.audio_id}: answered from the materialized transcript", err=True)
+        if _transcribe_one(instance, settings, item.audio_id, options, force=force, verbose=verbose):
+            click.echo(_render(item.audio_id, fmt), nl=False)
         else:
-            outcome = run_partition(instance, item.audio_id, config, source="cli", verbose=verbose)
-            if not outcome.success:
-                click.echo(f"fi-diarization: {item.audio_id} failed: {outcome.reason}", err=True)
-                failed = True
-                continue
-            if outcome.notice:
-                click.echo(f"fi-diarization: {outcome.notice}", err=True)
-        click.echo(_render(item.audio_id, fmt), nl=False)
+            failed = True
     if failed:
         sys.exit(1)
 
@@ -110,20 +134,14 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def submit(paths) -> None:
     """Copy each file into the inbox atomically and print its audio id."""
-    from .inbox import copy_atomic, find_by_hash, suffix_for
-    from .partitions import audio_id_for
-    from .probe import RejectedAudio, probe, sha256_file
+    from .audio.ids import audio_id_for
+    from .audio.intake import find_by_hash, suffix_for
+    from .audio.probe import sha256_file
+    from .store import copy_atomic
 
     settings = get_settings()
     settings.ensure_dirs()
-    checked = []
-    for path in paths:
-        try:
-            info = probe(path, settings.max_audio_seconds)
-        except RejectedAudio as err:
-            raise BadInput(str(err)) from None
-        checked.append((path, info))
-    for path, info in checked:
+    for path, info in zip(paths, _probe_all(list(paths), settings)):
         sha256 = sha256_file(path)
         existing = find_by_hash(settings, sha256)
         if existing:

@@ -1,21 +1,20 @@
-"""The code location: every stage wired into one `dg.Definitions`."""
+"""The code location: every definition under `defs/`, wired into one `dg.Definitions`."""
 
 import os
 
 import dagster as dg
 
-from .audio import audio
-from .chunks import chunks
-from .io_manager import PARQUET, ParquetIOManager
-from .partitions import audio_files
-from .resources.ollama import OllamaResource
-from .resources.whisper import WhisperResource
-from .roles import speaker_roles
-from .sensors import build_inbox_sensor
+from .defs.audio import audio
+from .defs.chunks import chunks
+from .defs.io_manager import PARQUET, ParquetIOManager
+from .defs.partitions import audio_files
+from .defs.resources import OllamaResource, WhisperResource
+from .defs.roles import speaker_roles
+from .defs.sensors import build_inbox_sensor
+from .defs.speakers import speaker_segments, speaker_turns
+from .defs.transcript import transcript
+from .defs.transcription import transcription
 from .settings import apply_env_defaults, get_settings
-from .transcript import transcript
-from .transcription import transcription
-from .turns import speaker_segments, speaker_turns
 
 JOB_NAME = "transcribe_audio"
 

@@ -1,4 +1,4 @@
-"""Run options: one `dg.Config` shared by the launchpad, the CLI and the sensor."""
+"""Run options: one pydantic model, validated once, whoever starts the run."""
 
 from __future__ import annotations
 
@@ -6,45 +6,43 @@ import hashlib
 import json
 from typing import Optional
 
-import dagster as dg
-from pydantic import Field
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from .resources.whisper import default_model_spec
+from .speech.models import default_model_spec
 
-__all__ = ["TranscriptionConfig", "run_config_for", "options_of", "DEFAULT_ROLES"]
+__all__ = ["RunOptions", "DEFAULT_ROLES"]
 
 DEFAULT_ROLES = ("doctor", "patient", "companion", "other")
 
 
+class RunOptions(BaseModel):
+    """What to transcribe with; everything here is part of the result's identity.
 
-class TranscriptionConfig(dg.Config):
-    """What to transcribe with; everything here is part of the result's identity."""
+    The constraints live on the fields, so the launchpad, the CLI and the sensor are held to
+    the same rules before any stage runs (`TranscriptionConfig` is this model as `dg.Config`).
+    """
 
     model: str = Field(default=default_model_spec(), description="bundled:tiny.en, bundled:base, a size name or a CTranslate2 folder")
-    language: str = Field(default="auto", description="auto, or a language code such as en or es")
-    num_speakers: Optional[int] = Field(default=None, description="Exact speaker count; empty estimates it")
-    min_speakers: int = Field(default=1, description="Lower bound for the estimate")
-    max_speakers: int = Field(default=8, description="Upper bound for the estimate")
-    roles: list[str] = Field(default=list(DEFAULT_ROLES), description="Closed set of roles the LLM may assign")
+    language: str = Field(default="auto", min_length=1, description="auto, or a language code such as en or es")
+    num_speakers: Optional[int] = Field(default=None, ge=1, description="Exact speaker count; empty estimates it")
+    min_speakers: int = Field(default=1, ge=1, description="Lower bound for the estimate")
+    max_speakers: int = Field(default=8, ge=1, description="Upper bound for the estimate")
+    roles: list[str] = Field(default=list(DEFAULT_ROLES), min_length=1, description="Closed set of roles the LLM may assign")
 
-    def validated(self) -> "TranscriptionConfig":
-        if (self.num_speakers is not None and self.num_speakers < 1) or self.min_speakers < 1 or self.max_speakers < self.min_speakers:
-            raise ValueError("speakers: need num_speakers >= 1 (or empty) and 1 <= min_speakers <= max_speakers")
-        if not self.roles or any(not r.strip() for r in self.roles):
-            raise ValueError("roles: need at least one non-empty role")
+    @field_validator("roles")
+    @classmethod
+    def _distinct_roles(cls, roles: list[str]) -> list[str]:
+        if any(not r.strip() for r in roles) or len(set(roles)) != len(roles):
+            raise ValueError("roles must be distinct non-empty strings")
+        return roles
+
+    @model_validator(mode="after")
+    def _speaker_bounds(self):
+        if self.max_speakers < self.min_speakers:
+            raise ValueError(f"min_speakers ({self.min_speakers}) is above max_speakers ({self.max_speakers})")
         return self
 
     def fingerprint(self) -> str:
         """Stable hash of every option that changes the output."""
         blob = json.dumps(self.model_dump(), sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def run_config_for(config: TranscriptionConfig) -> dg.RunConfig:
-    """The run config the UI, the CLI and the sensor all use for one audio file."""
-    return dg.RunConfig(ops={"audio": config})
-
-
-def options_of(audio_table) -> TranscriptionConfig:
-    """The options recorded by the `audio` asset (a one-row DataFrame)."""
-    return TranscriptionConfig.model_validate_json(audio_table.iloc[0]["options"])

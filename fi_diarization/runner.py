@@ -6,18 +6,18 @@ import socket
 import sys
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import dagster as dg
 
-from .options import TranscriptionConfig, run_config_for
+from .defs.config import run_config_for
+from .defs.partitions import audio_files
+from .options import RunOptions
 from .results import result_meta
-from .sensors import FINGERPRINT_TAG, run_tags
-from .status import HOST_TAG, PARTITION_TAG, PID_TAG, failure_reason, reap_orphans
+from .status import failure_reason, reap_orphans
+from .tags import FINGERPRINT_TAG, HOST_TAG, INVOCATION_TAG, PARTITION_TAG, PID_TAG, run_tags
 
 __all__ = ["Outcome", "run_partition"]
-
-INVOCATION_TAG = "fi/invocation"
 
 
 @dataclass
@@ -27,7 +27,7 @@ class Outcome:
     success: bool
     run_id: str | None
     reason: str = ""
-    notice: str = ""
+    notices: list[str] = field(default_factory=list)
 
 
 def _progress(instance: dg.DagsterInstance, invocation: str, stop: threading.Event) -> None:
@@ -67,7 +67,7 @@ def _failed_parent(instance: dg.DagsterInstance, audio_id: str, fingerprint: str
 
 
 def run_partition(
-    instance: dg.DagsterInstance, audio_id: str, config: TranscriptionConfig, *, source: str, verbose: bool = False
+    instance: dg.DagsterInstance, audio_id: str, config: RunOptions, *, source: str, verbose: bool = False
 ) -> Outcome:
     """Materialize every asset of `audio_id` through the `transcribe_audio` job.
 
@@ -85,11 +85,11 @@ def run_partition(
 
     reap_orphans(instance)
     parent = _failed_parent(instance, audio_id, config.fingerprint())
-    if not instance.has_dynamic_partition("audio_files", audio_id):
-        instance.add_dynamic_partitions("audio_files", [audio_id])
+    if not instance.has_dynamic_partition(audio_files.name, audio_id):
+        instance.add_dynamic_partitions(audio_files.name, [audio_id])
     invocation = uuid.uuid4().hex
     tags = {
-        **run_tags(audio_id, config, source),
+        **run_tags(audio_id, config.fingerprint(), source),
         PARTITION_TAG: audio_id,
         PID_TAG: str(os.getpid()),
         HOST_TAG: socket.gethostname(),
@@ -120,5 +120,4 @@ def run_partition(
     if not result.success:
         return Outcome(False, result.run_id, failure_reason(instance, result.run_id))
     meta = result_meta(audio_id)
-    notice = meta.roles_reason if meta else ""
-    return Outcome(True, result.run_id, notice=notice)
+    return Outcome(True, result.run_id, notices=meta.notices() if meta else [])

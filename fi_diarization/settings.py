@@ -44,8 +44,16 @@ class Settings:
     def cache(self) -> Path:
         return self.home / "cache"
 
+    @property
+    def samples(self) -> Path:
+        return self.home / "samples"
+
+    def samples_file(self, sha256: str) -> Path:
+        """Where the decoded samples of these bytes live (content-addressed)."""
+        return self.samples / f"{sha256}.f32"
+
     def ensure_dirs(self) -> None:
-        for path in (self.inbox, self.audio_dir, self.quarantine, self.storage, self.cache):
+        for path in (self.inbox, self.audio_dir, self.quarantine, self.storage, self.cache, self.samples):
             path.mkdir(parents=True, exist_ok=True)
 
 

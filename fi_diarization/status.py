@@ -6,15 +6,13 @@ import socket
 
 import dagster as dg
 
-from .inbox import rejection
+from .audio.intake import rejection
+from .defs.partitions import audio_files
 from .results import result_meta
 from .settings import PROJECT_ROOT, Settings
+from .tags import HOST_TAG, PARTITION_TAG, PID_TAG
 
-__all__ = ["open_instance", "reap_orphans", "audio_status", "known_audio_ids", "PID_TAG", "HOST_TAG", "PARTITION_TAG"]
-
-PID_TAG = "fi/pid"
-HOST_TAG = "fi/host"
-PARTITION_TAG = "dagster/partition"
+__all__ = ["open_instance", "reap_orphans", "failure_reason", "audio_status", "known_audio_ids"]
 
 _QUEUED = {dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING}
 _RUNNING = {dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING}
@@ -92,7 +90,7 @@ def audio_status(instance: dg.DagsterInstance, settings: Settings, audio_id: str
     meta = result_meta(audio_id, settings)
     if meta is not None:
         return f"done ({meta.roles_reason})" if meta.roles_reason else "done"
-    if instance.has_dynamic_partition("audio_files", audio_id):
+    if instance.has_dynamic_partition(audio_files.name, audio_id):
         return "queued"
     return "unknown"
 

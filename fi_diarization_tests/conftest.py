@@ -87,8 +87,8 @@ class Materialized:
 @pytest.fixture(scope="session")
 def consult_run(tmp_path_factory) -> Materialized:
     """consult_2spk.wav through every asset with tiny.en and an Ollama-API server."""
-    from fi_diarization.inbox import accept
-    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.options import RunOptions
     from fi_diarization.runner import run_partition
     from fi_diarization.settings import get_settings
     from fi_diarization.status import open_instance
@@ -103,6 +103,6 @@ def consult_run(tmp_path_factory) -> Materialized:
         settings = get_settings()
         accepted = accept(settings, FIXTURES / "consult_2spk.wav", move=False)
         outcome = run_partition(
-            open_instance(settings), accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test"
+            open_instance(settings), accepted.audio_id, RunOptions(model=TEST_MODEL), source="test"
         )
         return Materialized(env, settings, accepted.audio_id, outcome, list(server.requests))

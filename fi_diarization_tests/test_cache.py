@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from fi_diarization.cli import cli
-from fi_diarization.resources import whisper
+from fi_diarization.speech import models as whisper
 from fi_diarization.results import load_transcripts
 from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
 
@@ -34,13 +34,13 @@ def test_identical_reupload_starts_no_run_and_loads_no_model(consult_run, tmp_pa
     copy = tmp_path / "same bytes, another name.wav"
     shutil.copyfile(FIXTURES / "consult_2spk.wav", copy)
     runs_before = len(instance_runs(consult_run.env["DAGSTER_HOME"]))
-    loads_before = whisper.LOAD_COUNT
+    loads_before = whisper._load.cache_info().misses
     result = CliRunner().invoke(cli, ["transcribe", str(copy), "--model", TEST_MODEL, "--format", "json"])
     assert result.exit_code == 0, result.output
     assert consult_run.audio_id in result.stdout
     assert "answered from the materialized transcript" in result.stderr
     assert len(instance_runs(consult_run.env["DAGSTER_HOME"])) == runs_before
-    assert whisper.LOAD_COUNT == loads_before
+    assert whisper._load.cache_info().misses == loads_before
 
 
 def test_other_options_are_a_new_result_not_a_stale_hit(consult_run, tmp_path, monkeypatch):
@@ -134,15 +134,15 @@ def test_sigkill_mid_transcription_then_resume(tmp_path):
 
 
 def test_status_reports_failure_reason_and_rejection(home, monkeypatch):
-    from fi_diarization.inbox import accept, quarantine
-    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.audio.intake import accept, quarantine
+    from fi_diarization.options import RunOptions
     from fi_diarization.runner import run_partition
     from fi_diarization.status import audio_status, open_instance
 
     accepted = accept(home, FIXTURES / "consult_2spk.wav", move=False)
     accepted.path.unlink()  # the stored audio vanished before the run
     instance = open_instance(home)
-    outcome = run_partition(instance, accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test")
+    outcome = run_partition(instance, accepted.audio_id, RunOptions(model=TEST_MODEL), source="test")
     assert not outcome.success
     assert audio_status(instance, home, accepted.audio_id) == f"failed: no stored audio for {accepted.audio_id} under {home.audio_dir}"
     bad = home.inbox / "junk.wav"

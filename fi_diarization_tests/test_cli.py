@@ -121,7 +121,8 @@ def test_bad_options_exit_2(cli_env):
 
 
 def test_cli_formats_are_the_writers_formats():
-    from fi_diarization import cli, formats
+    from fi_diarization import cli
+    from fi_diarization.results import formats
 
     assert cli.FORMATS == formats.FORMATS
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import dagster as dg
 
 from fi_diarization.definitions import JOB_NAME, defs
-from fi_diarization.options import TranscriptionConfig
-from fi_diarization.partitions import audio_files, audio_id_for, is_audio_id
+from fi_diarization.options import RunOptions
+from fi_diarization.audio.ids import audio_id_for, is_audio_id
+from fi_diarization.defs.partitions import audio_files
 from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env
 
 BIN = Path(sys.executable).parent
@@ -47,7 +48,7 @@ def test_launchpad_shows_one_config_block_with_defaults():
     assert shaped == {"audio"}  # every other op takes no config
     defaults = {name: f.default_value for name, f in fields["audio"].config_type.fields["config"].config_type.fields.items() if f.default_provided}
     assert defaults["language"] == "auto" and defaults["roles"] == ["doctor", "patient", "companion", "other"]
-    assert defaults["model"] == TranscriptionConfig().model
+    assert defaults["model"] == RunOptions().model
 
 
 def test_pools_and_run_queue_from_dagster_yaml(home):

@@ -10,8 +10,8 @@ import pytest
 import srt
 import webvtt
 
-from fi_diarization import formats
-from fi_diarization.formats import FORMATS, render
+from fi_diarization.results import formats
+from fi_diarization.results.formats import FORMATS, render
 
 META = {"audio_id": "consulta_es", "duration_s": 22.3914, "language": "es"}
 

@@ -7,7 +7,7 @@ import textwrap
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from fi_diarization.io_manager import write_parquet_atomic
+from fi_diarization.store import write_parquet_atomic
 
 
 def test_write_replaces_whole_file(tmp_path):
@@ -26,7 +26,7 @@ def test_kill_between_write_and_rename_keeps_the_old_file(tmp_path):
         f"""
         import os, signal
         import pyarrow as pa
-        from fi_diarization import io_manager
+        from fi_diarization import store as io_manager
         io_manager.os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)
         io_manager.write_parquet_atomic(pa.table({{"a": list(range(100000))}}), {str(path)!r})
         """

@@ -61,7 +61,7 @@ def test_every_turn_is_on_the_right_speaker(transcript):
 
 
 def test_roles_come_from_the_llm(consult_run, transcript):
-    assert consult_run.outcome.notice == ""
+    assert consult_run.outcome.notices == []
     (request,) = consult_run.ollama_requests
     assert dict(zip(transcript["speaker"], transcript["role"])) == {"SPEAKER_00": "doctor", "SPEAKER_01": "patient"}
     assert "format" in request
@@ -86,27 +86,27 @@ def test_footer_records_the_run(consult_run):
 
 @pytest.mark.parametrize("kind", ["silence", "hum", "noise"])
 def test_no_speech_is_an_empty_transcript_not_invented_words(home, kind):
-    from fi_diarization.inbox import accept
-    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.options import RunOptions
     from fi_diarization.runner import run_partition
     from fi_diarization.status import open_instance
     from fi_diarization_tests.media import tone
 
     accepted = accept(home, tone(home.home / f"{kind}.wav", 12.0, kind), move=False)
-    outcome = run_partition(open_instance(home), accepted.audio_id, TranscriptionConfig(model=TEST_MODEL), source="test")
+    outcome = run_partition(open_instance(home), accepted.audio_id, RunOptions(model=TEST_MODEL), source="test")
     assert outcome.success, outcome.reason
     result = read_result(accepted.audio_id, home)
     assert result.segments.empty and result.meta.duration_s == pytest.approx(12.0)
 
 
 def test_spanish_with_the_multilingual_model(home):
-    from fi_diarization.inbox import accept
-    from fi_diarization.options import TranscriptionConfig
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.options import RunOptions
     from fi_diarization.runner import run_partition
     from fi_diarization.status import open_instance
 
     accepted = accept(home, FIXTURES / "consulta_es.wav", move=False)
-    config = TranscriptionConfig(model="bundled:base", num_speakers=2)
+    config = RunOptions(model="bundled:base", num_speakers=2)
     outcome = run_partition(open_instance(home), accepted.audio_id, config, source="test")
     assert outcome.success, outcome.reason
     result = read_result(accepted.audio_id, home)
@@ -114,7 +114,7 @@ def test_spanish_with_the_multilingual_model(home):
     # espeak-ng's Spanish is hard for the base model: hold the pipeline to plain faster-whisper.
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-    from fi_diarization.resources.whisper import resolve_model
+    from fi_diarization.speech.models import resolve_model
 
     plain, info = BatchedInferencePipeline(WhisperModel(resolve_model("bundled:base"), compute_type="int8")).transcribe(
         str(FIXTURES / "consulta_es.wav"), batch_size=8

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from fi_diarization.probe import RejectedAudio, check_name, probe, sha256_file
+from fi_diarization.audio.probe import RejectedAudio, check_name, probe, sha256_file
 from fi_diarization_tests.conftest import FIXTURES
 from fi_diarization_tests.media import encode, silent_video, tone
 

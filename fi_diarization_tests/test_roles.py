@@ -9,8 +9,9 @@ import time
 import pandas as pd
 import pytest
 
-from fi_diarization.resources.ollama import LLMUnavailable, OllamaResource
-from fi_diarization.roles import (
+from fi_diarization.defs.resources import OllamaResource
+from fi_diarization.roles.ollama import LLMUnavailable
+from fi_diarization.roles.labels import (
     DEFAULT_ROLES,
     build_messages,
     label_roles,

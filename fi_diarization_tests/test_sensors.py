@@ -6,8 +6,8 @@ import dagster as dg
 import pytest
 
 from fi_diarization.definitions import defs
-from fi_diarization.inbox import find_audio, rejection
-from fi_diarization.options import TranscriptionConfig
+from fi_diarization.audio.intake import find_audio, rejection
+from fi_diarization.options import RunOptions
 from fi_diarization_tests.conftest import FIXTURES
 
 
@@ -36,8 +36,8 @@ def test_new_file_waits_until_stable_then_one_partition_and_one_run(home, instan
     request = second.run_requests[0]
     assert list(add.partition_keys) == [request.partition_key]
     assert request.partition_key.startswith("visit_one-")
-    assert request.run_key == f"{request.partition_key}:{TranscriptionConfig().fingerprint()}"
-    assert request.run_config["ops"]["audio"]["config"]["model"] == TranscriptionConfig().model
+    assert request.run_key == f"{request.partition_key}:{RunOptions().fingerprint()}"
+    assert request.run_config["ops"]["audio"]["config"]["model"] == RunOptions().model
     assert find_audio(home, request.partition_key) is not None
     assert not any(home.inbox.iterdir())
 
@@ -99,7 +99,7 @@ def test_sensor_interval_is_configurable(monkeypatch):
 
 
 def test_unreadable_file_stays_and_does_not_stop_the_others(home, instance, monkeypatch):
-    from fi_diarization import inbox
+    from fi_diarization.audio import intake as inbox
 
     locked = home.inbox / "locked.wav"
     shutil.copy(FIXTURES / "consult_2spk.wav", locked)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from fi_diarization.records import Segment, Turn, Word
-from fi_diarization.speakers import assign_speakers, cluster_speakers, relabel_by_first_appearance, speaker_turns
-from fi_diarization.voices import embed_windows
+from fi_diarization.speakers.clustering import cluster_speakers, relabel_by_first_appearance
+from fi_diarization.speakers.turns import assign_speakers, speaker_turns
+from fi_diarization.speakers.embeddings import embed_windows
 from fi_diarization_tests.conftest import FIXTURES, truth
 
 CONVERSATIONS = ["consult_2spk", "family_3spk", "ward_4spk", "consulta_es"]

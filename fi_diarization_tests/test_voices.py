@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from fi_diarization.decode import load_audio
-from fi_diarization.voices import WINDOW_S, embed_windows, mel_spectrogram
+from faster_whisper import decode_audio
+from fi_diarization.speakers.embeddings import WINDOW_S, embed_windows, mel_spectrogram
 from fi_diarization_tests.conftest import FIXTURES
 
 
@@ -13,14 +13,14 @@ from fi_diarization_tests.conftest import FIXTURES
 def test_mel_spectrogram_matches_librosa(seconds):
     from resemblyzer.audio import wav_to_mel_spectrogram
 
-    speech = load_audio(FIXTURES / "consult_2spk.wav")[: int(seconds * 16000)]
+    speech = decode_audio(FIXTURES / "consult_2spk.wav")[: int(seconds * 16000)]
     ours, theirs = mel_spectrogram(speech), wav_to_mel_spectrogram(speech)
     assert ours.shape == theirs.shape and ours.dtype == np.float32
     np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-7 * float(theirs.max()))
 
 
 def test_windows_stay_inside_their_regions():
-    audio = load_audio(FIXTURES / "consult_2spk.wav")
+    audio = decode_audio(FIXTURES / "consult_2spk.wav")
     regions = [(0.5, 4.2), (4.8, 10.6), (11.1, 11.3)]  # the last is too short to embed
     embeddings, spans = embed_windows(audio, regions)
     assert embeddings.shape[1] == 256 and len(embeddings) == len(spans) > 4

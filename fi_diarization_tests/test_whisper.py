@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from fi_diarization.resources import whisper
-from fi_diarization.resources.whisper import ModelSpecError, WhisperResource, resolve_model, usable_cores
+from fi_diarization.speech import models as whisper
+from fi_diarization.defs.resources import WhisperResource
+from fi_diarization.speech.models import ModelSpecError, resolve_model, usable_cores
 
 
 def test_bundled_base_is_assembled_once_and_reused(tmp_path):
@@ -62,10 +63,9 @@ def test_threads_never_exceed_usable_cores():
 
 def test_model_loads_once_per_process():
     resource = WhisperResource(cpu_threads=1)
-    whisper._MODELS.clear()
-    before = whisper.LOAD_COUNT
+    whisper._load.cache_clear()
     first = resource.load("bundled:tiny.en")
     second = resource.load("bundled:tiny.en")
     assert first is second
-    assert whisper.LOAD_COUNT - before == 1
+    assert whisper._load.cache_info().misses == 1
     assert first.device == "cpu" and first.compute_type == "int8" and not first.multilingual

@@ -1,14 +1,10 @@
-"""The `audio_files` partitions and how an audio id is made from a file."""
+"""Audio ids: a readable slug of the name plus the content hash, also the partition key."""
 
 from __future__ import annotations
 
 import re
 
-import dagster as dg
-
-__all__ = ["audio_files", "audio_id_for", "is_audio_id", "HASH_CHARS"]
-
-audio_files = dg.DynamicPartitionsDefinition(name="audio_files")
+__all__ = ["audio_id_for", "is_audio_id", "HASH_CHARS"]
 
 HASH_CHARS = 12
 _SLUG_CHARS = 40

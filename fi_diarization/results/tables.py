@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .records import TRANSCRIPT_SCHEMA
-from .settings import Settings, get_settings
+from ..records import TRANSCRIPT_SCHEMA
+from ..settings import Settings, get_settings
 
 __all__ = ["load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "footer"]
 
@@ -30,6 +30,10 @@ class ResultMeta:
     model: str
     roles_reason: str
     options: str
+
+    def notices(self) -> list[str]:
+        """One-line notices a person should see with this result."""
+        return [self.roles_reason] if self.roles_reason else []
 
 
 @dataclass(frozen=True)

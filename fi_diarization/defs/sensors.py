@@ -4,27 +4,20 @@ import json
 
 import dagster as dg
 
-from .inbox import accept, quarantine
-from .options import TranscriptionConfig, run_config_for
+from ..audio.intake import accept, quarantine
+from ..audio.probe import RejectedAudio
+from ..options import RunOptions
+from ..settings import get_settings
+from ..tags import run_tags
+from .config import run_config_for
 from .partitions import audio_files
-from .probe import RejectedAudio
-from .settings import get_settings
 
-__all__ = ["build_inbox_sensor", "run_key_for", "run_tags", "SOURCE_TAG", "AUDIO_TAG", "FINGERPRINT_TAG"]
-
-AUDIO_TAG = "fi/audio_id"
-SOURCE_TAG = "fi/source"
-FINGERPRINT_TAG = "fi/fingerprint"
+__all__ = ["build_inbox_sensor", "run_key_for"]
 
 
-def run_key_for(audio_id: str, config: TranscriptionConfig) -> str:
+def run_key_for(audio_id: str, options: RunOptions) -> str:
     """One run per content hash and options: the same bytes never start a second run."""
-    return f"{audio_id}:{config.fingerprint()}"
-
-
-def run_tags(audio_id: str, config: TranscriptionConfig, source: str) -> dict[str, str]:
-    """Tags every run of the job carries, whoever starts it."""
-    return {AUDIO_TAG: audio_id, SOURCE_TAG: source, FINGERPRINT_TAG: config.fingerprint()}
+    return f"{audio_id}:{options.fingerprint()}"
 
 
 def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
@@ -43,7 +36,7 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
         waiting: dict[str, list[int]] = {}
         new_ids: list[str] = []
         requests: list[dg.RunRequest] = []
-        config = TranscriptionConfig()
+        config = RunOptions()
         for path in sorted(settings.inbox.iterdir()):
             if path.name.startswith("."):  # `submit` copies under a hidden name, then renames
                 continue
@@ -72,7 +65,7 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
                     partition_key=accepted.audio_id,
                     run_key=run_key_for(accepted.audio_id, config),
                     run_config=run_config_for(config),
-                    tags=run_tags(accepted.audio_id, config, "sensor"),
+                    tags=run_tags(accepted.audio_id, config.fingerprint(), "sensor"),
                 )
             )
         return dg.SensorResult(

@@ -4,11 +4,11 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from ..records import TRANSCRIPT_SCHEMA
+from ..results import footer
+from .config import options_of
 from .io_manager import PARQUET
-from .options import options_of
 from .partitions import audio_files
-from .records import TRANSCRIPT_SCHEMA
-from .results import footer
 
 __all__ = ["transcript"]
 

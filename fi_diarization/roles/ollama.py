@@ -1,19 +1,20 @@
-"""Ollama chat resource: JSON-schema constrained answers, retries, one error type."""
+"""Ollama chat client: JSON-schema constrained answers, retries, one error type."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import dagster as dg
 import httpx
 import ollama
 
 from ..settings import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL
 
-__all__ = ["LLMUnavailable", "OllamaResource"]
+__all__ = ["LLMUnavailable", "OllamaChat"]
 
 # Nothing listening should fail in seconds, whatever the generation timeout is.
 _CONNECT_TIMEOUT_S = 5.0
@@ -33,8 +34,15 @@ def _one_line(text: object, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-class OllamaResource(dg.ConfigurableResource):
-    """Ollama chat client with JSON-schema output."""
+@dataclass(frozen=True)
+class OllamaChat:
+    """Ollama chat client with JSON-schema output.
+
+    The retry loop is written out rather than taken from a retry library: the official client
+    has no retries of its own, and each fault kind needs its own rule (a server that is not
+    there fails at once, a missing model names the pull to run, timeouts and bad answers back
+    off), which is as long to say in a library's predicates as here.
+    """
 
     host: str = DEFAULT_OLLAMA_HOST
     model: str = DEFAULT_OLLAMA_MODEL
@@ -59,13 +67,14 @@ class OllamaResource(dg.ConfigurableResource):
         messages: list[dict],
         schema: dict,
         validate: Callable[[dict], Any] | None = None,
+        log: logging.Logger | None = None,
     ) -> Any:
         """Ask for a reply constrained to `schema`; returns the parsed JSON, or `validate(reply)`.
 
         `validate` raises ValueError for an answer outside the contract; such answers are
         retried like malformed JSON. Raises LLMUnavailable with a one-line reason.
         """
-        log = dg.get_dagster_logger()
+        log = log or logging.getLogger(__name__)
         attempts = max(0, self.retries) + 1
         last: LLMUnavailable | None = None
         with self._client() as client:

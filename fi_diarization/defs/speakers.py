@@ -6,13 +6,13 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from .decode import load_audio, voiced_regions
+from ..audio.samples import load_samples, voiced_regions
+from ..records import SPEAKER_SEGMENT_SCHEMA, TURN_SCHEMA, Segment, Turn, Word
+from ..speakers.turns import SPEAKER_VAD, assign_speakers
+from ..speakers.turns import speaker_turns as find_turns
+from .config import options_of
 from .io_manager import PARQUET
-from .options import options_of
 from .partitions import audio_files
-from .records import SPEAKER_SEGMENT_SCHEMA, TURN_SCHEMA, Segment, Turn, Word
-from .speakers import assign_speakers
-from .speakers import speaker_turns as find_turns
 
 __all__ = ["speaker_turns", "speaker_segments"]
 
@@ -22,9 +22,8 @@ def speaker_turns(audio: pd.DataFrame) -> dg.Output[pa.Table]:
     """Acoustic speaker turns from voice embeddings on the voiced regions, clustered."""
     record = audio.iloc[0]
     options = options_of(audio)
-    samples = load_audio(record["path"])
-    # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
-    regions = voiced_regions(samples, min_silence_ms=300, speech_pad_ms=100)
+    samples = load_samples(record["samples_path"])
+    regions = voiced_regions(samples, SPEAKER_VAD)
     turns = []
     if regions:
         turns = find_turns(

@@ -1,7 +1,8 @@
-"""faster-whisper model resolution and a load-once-per-process resource."""
+"""faster-whisper models: spec resolution, device choice, one load per process."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import shutil
@@ -9,9 +10,18 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
+from ..store import atomic_path
 
-__all__ = ["WhisperResource", "ModelSpecError", "resolve_model", "default_model_spec", "LoadedModel"]
+__all__ = [
+    "ModelSpecError",
+    "LoadedModel",
+    "resolve_model",
+    "default_model_spec",
+    "resolve_device",
+    "resolve_compute_type",
+    "usable_cores",
+    "load_model",
+]
 
 BUNDLED = ("bundled:tiny.en", "bundled:base")
 _BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.json")
@@ -67,14 +77,12 @@ def _assemble_base(cache: Path) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in _BASE_FILES:
         shutil.copyfile(data2 / name, target / name)
-    # Written beside the target and renamed, so a concurrent or killed assembly never
-    # leaves a half model.bin that a later run would trust.
-    tmp = target / f".model.bin.{os.getpid()}.tmp"
-    with tmp.open("wb") as out:
+    # Through atomic_path, so a concurrent or killed assembly never leaves a half model.bin
+    # that a later run would trust.
+    with atomic_path(model_bin) as tmp, tmp.open("wb") as out:
         for part in (part1, part2):
             with part.open("rb") as src:
                 shutil.copyfileobj(src, out, 16 << 20)
-    os.replace(tmp, model_bin)
     return target
 
 
@@ -128,55 +136,49 @@ def usable_cores() -> int:
 
 
 _LOCK = threading.Lock()
-_MODELS: dict[tuple, LoadedModel] = {}
-LOAD_COUNT = 0
 
 
-class WhisperResource(dg.ConfigurableResource):
-    """Where and how faster-whisper runs; models load once per process."""
+def resolve_device(device: str = "auto") -> str:
+    """`auto` is cuda when CTranslate2 counts a GPU, else cpu; anything else is kept."""
+    if device != "auto":
+        return device
+    import ctranslate2
 
-    device: str = "auto"
-    compute_type: str = "auto"
-    cpu_threads: int = 0
-    # Chunks per BatchedInferencePipeline call; also what a killed run can lose at most.
-    batch_size: int = 8
+    # CTranslate2 has no Metal backend: Apple Silicon runs on the CPU.
+    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
-    def resolved_device(self) -> str:
-        if self.device != "auto":
-            return self.device
-        import ctranslate2
 
-        # CTranslate2 has no Metal backend: Apple Silicon runs on the CPU.
-        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+def resolve_compute_type(compute_type: str, device: str) -> str:
+    """`auto` is float16 on cuda and int8 on cpu; anything else is kept."""
+    if compute_type != "auto":
+        return compute_type
+    return "float16" if device == "cuda" else "int8"
 
-    def resolved_compute_type(self, device: str) -> str:
-        if self.compute_type != "auto":
-            return self.compute_type
-        return "float16" if device == "cuda" else "int8"
 
-    def threads(self) -> int:
-        cores = usable_cores()
-        return min(self.cpu_threads, cores) if self.cpu_threads > 0 else cores
+def cpu_threads(requested: int = 0) -> int:
+    """Threads for CTranslate2: the usable cores, or fewer when asked; never more."""
+    cores = usable_cores()
+    return min(requested, cores) if requested > 0 else cores
 
-    def load(self, spec: str) -> LoadedModel:
-        """Load (or reuse) the model for `spec` in this process."""
-        global LOAD_COUNT
-        from faster_whisper import BatchedInferencePipeline, WhisperModel
 
-        device = self.resolved_device()
-        compute_type = self.resolved_compute_type(device)
-        path = resolve_model(spec)
-        key = (path, device, compute_type, self.threads())
-        with _LOCK:
-            if key not in _MODELS:
-                model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=self.threads())
-                LOAD_COUNT += 1
-                _MODELS[key] = LoadedModel(
-                    model=model,
-                    pipeline=BatchedInferencePipeline(model),
-                    spec=spec,
-                    device=device,
-                    compute_type=compute_type,
-                    multilingual=bool(model.model.is_multilingual),
-                )
-            return _MODELS[key]
+@functools.lru_cache(maxsize=None)
+def _load(path: str, spec: str, device: str, compute_type: str, threads: int) -> LoadedModel:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+
+    model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
+    return LoadedModel(
+        model=model,
+        pipeline=BatchedInferencePipeline(model),
+        spec=spec,
+        device=device,
+        compute_type=compute_type,
+        multilingual=bool(model.model.is_multilingual),
+    )
+
+
+def load_model(spec: str, device: str = "auto", compute_type: str = "auto", threads: int = 0) -> LoadedModel:
+    """Load (or reuse) the model for `spec` in this process; `_load.cache_info()` counts loads."""
+    device = resolve_device(device)
+    compute_type = resolve_compute_type(compute_type, device)
+    with _LOCK:  # lru_cache alone would let two threads load the same model twice
+        return _load(resolve_model(spec), spec, device, compute_type, cpu_threads(threads))

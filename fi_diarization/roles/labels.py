@@ -1,19 +1,16 @@
 """Conversation role labelling: prompt, JSON schema and validation for one LLM request per audio."""
 
 import json
+import logging
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
-import dagster as dg
 import pandas as pd
 
-import pyarrow as pa
-
-from .io_manager import PARQUET
-from .options import DEFAULT_ROLES, options_of
-from .partitions import audio_files
-from .resources.ollama import LLMUnavailable, OllamaResource
+from ..options import DEFAULT_ROLES
+from .ollama import LLMUnavailable
 
 __all__ = [
     "DEFAULT_ROLES",
@@ -24,8 +21,13 @@ __all__ = [
     "dialogue_excerpt",
     "validate_reply",
     "label_roles",
-    "speaker_roles",
 ]
+
+
+class ChatJson(Protocol):
+    """What `label_roles` needs of a client: `OllamaChat`, or the `ollama` resource."""
+
+    def chat_json(self, messages: list[dict], schema: dict, validate=None) -> Any: ...
 
 
 # Hints for well-known role names; configured roles without a hint are used by name only.
@@ -69,13 +71,6 @@ class RoleLabels:
 
     roles: dict[str, str | None]  # speaker -> role, None when no valid answer
     reason: str | None  # None on success; one line otherwise
-
-
-def _check_roles(roles: Sequence[str]) -> tuple[str, ...]:
-    out = tuple(roles)
-    if not out or any(not isinstance(r, str) or not r.strip() for r in out) or len(set(out)) != len(out):
-        raise ValueError(f"roles must be distinct non-empty strings, got {roles!r}")
-    return out
 
 
 def role_schema(speakers: list[str], roles: Sequence[str]) -> dict:
@@ -216,13 +211,13 @@ def validate_reply(reply: dict, speakers: list[str], roles: Sequence[str]) -> di
 
 
 def label_roles(
-    ollama: OllamaResource,
+    ollama: ChatJson,
     segments: pd.DataFrame,
     roles: Sequence[str] = DEFAULT_ROLES,
     language: str = "en",
 ) -> RoleLabels:
     """One LLM request for the whole conversation; never raises for LLM faults."""
-    roles = _check_roles(roles)
+    roles = tuple(roles)
     if segments is None or segments.empty:
         return RoleLabels({}, None)
     speakers = sorted(str(s) for s in segments["speaker"].dropna().unique())
@@ -239,36 +234,7 @@ def label_roles(
     except LLMUnavailable as err:
         return RoleLabels({s: None for s in speakers}, err.reason)
     except Exception as err:  # a client bug must not cost the transcript
-        dg.get_dagster_logger().exception("role labelling failed")
+        logging.getLogger(__name__).exception("role labelling failed")
         reason = " ".join(f"role labelling failed: {type(err).__name__}: {err}".split())[:200]
         return RoleLabels({s: None for s in speakers}, reason)
     return RoleLabels(labels, None)
-
-
-ROLES_SCHEMA = pa.schema(
-    [("audio_id", pa.string()), ("speaker", pa.string()), ("role", pa.string()), ("reason", pa.string())]
-)
-
-
-@dg.asset(
-    partitions_def=audio_files, group_name="speakers", kinds={"ollama", "parquet"}, io_manager_key=PARQUET, pool="ollama"
-)
-def speaker_roles(
-    context: dg.AssetExecutionContext, audio: pd.DataFrame, speaker_segments: pd.DataFrame, ollama: OllamaResource
-) -> dg.Output[pa.Table]:
-    """Role of each acoustic speaker from one local-LLM request; null with a reason on any fault."""
-    options = options_of(audio)
-    language = speaker_segments["language"].iloc[0] if len(speaker_segments) else options.language
-    labels = label_roles(ollama, speaker_segments, options.roles, language)
-    if labels.reason:
-        context.log.warning(f"roles left empty: {labels.reason}")
-    audio_id = audio.iloc[0]["audio_id"]
-    rows = [{"audio_id": audio_id, "speaker": s, "role": r, "reason": labels.reason} for s, r in labels.roles.items()]
-    return dg.Output(
-        pa.Table.from_pylist(rows, schema=ROLES_SCHEMA),
-        metadata={
-            "roles": dg.MetadataValue.json(labels.roles),
-            "reason": labels.reason or "",
-            "llm_model": ollama.model,
-        },
-    )

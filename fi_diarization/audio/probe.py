@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 __all__ = ["AudioInfo", "RejectedAudio", "probe", "check_name", "sha256_file"]
@@ -46,6 +46,10 @@ class AudioInfo:
     channels: int
     duration_s: float
     size_bytes: int
+
+    def record(self) -> dict:
+        """The container facts as JSON-ready values (the path is not one of them)."""
+        return {k: v for k, v in asdict(self).items() if k != "path"}
 
 
 def check_name(name: str) -> None:

@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .partitions import HASH_CHARS, audio_id_for, is_audio_id
+from ..settings import Settings
+from ..store import copy_atomic, write_json_atomic
+from .ids import HASH_CHARS, audio_id_for, is_audio_id
 from .probe import AudioInfo, probe, sha256_file
-from .settings import Settings
 
-__all__ = ["Accepted", "accept", "quarantine", "find_audio", "find_by_hash", "rejection", "copy_atomic", "suffix_for"]
+__all__ = ["Accepted", "accept", "intake_record", "quarantine", "find_audio", "find_by_hash", "rejection", "suffix_for"]
 
 _SUFFIXES = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "matroska": ".mka", "mov": ".m4a",
         "aiff": ".aiff", "caf": ".caf", "aac": ".aac"}
@@ -36,16 +37,6 @@ def suffix_for(info: AudioInfo) -> str:
     return _SUFFIXES.get(info.container, ".audio")
 
 
-def copy_atomic(src: Path, dest: Path) -> None:
-    """Copy to a hidden temporary name in `dest`'s folder, then rename into place."""
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def find_audio(settings: Settings, audio_id: str) -> Path | None:
     """The stored original for an audio id, if any."""
     if not is_audio_id(audio_id):
@@ -54,6 +45,14 @@ def find_audio(settings: Settings, audio_id: str) -> Path | None:
         if path.suffix != ".json" and not path.name.startswith("."):
             return path
     return None
+
+
+def intake_record(settings: Settings, audio_id: str) -> dict | None:
+    """What intake recorded for a stored audio id (sha256, name, probe), if anything."""
+    try:
+        return json.loads((settings.audio_dir / f"{audio_id}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def find_by_hash(settings: Settings, sha256: str) -> str | None:
@@ -67,19 +66,21 @@ def find_by_hash(settings: Settings, sha256: str) -> str | None:
     return None
 
 
-def accept(settings: Settings, src: Path, *, move: bool) -> Accepted:
+def accept(settings: Settings, src: Path, *, move: bool, info: AudioInfo | None = None) -> Accepted:
     """Probe a file and store it under its audio id; identical bytes map to one id.
 
     Args:
       settings: Where the store lives.
       src: The file to take in.
       move: Remove `src` once it is stored (the inbox); otherwise copy it (the CLI).
+      info: The probe of `src` when the caller already made it (the CLI probes every file
+        before it stores any); probed here otherwise.
 
     Raises:
       RejectedAudio: the file is not acceptable; `src` is left where it was.
     """
     settings.ensure_dirs()
-    info = probe(src, settings.max_audio_seconds)
+    info = info or probe(src, settings.max_audio_seconds)
     sha256 = sha256_file(src)
     existing = find_by_hash(settings, sha256)
     if existing:
@@ -98,11 +99,15 @@ def accept(settings: Settings, src: Path, *, move: bool) -> Accepted:
             src.unlink(missing_ok=True)
     else:
         copy_atomic(src, dest)
-    meta = {"audio_id": audio_id, "sha256": sha256, "original_name": src.name, "received_at": time.time()}
-    meta_path = settings.audio_dir / f"{audio_id}.json"
-    tmp = meta_path.with_name(f".{meta_path.name}.tmp")
-    tmp.write_text(json.dumps(meta))
-    os.replace(tmp, meta_path)
+    # What intake learnt travels with the partition: the `audio` asset neither probes nor hashes again.
+    meta = {
+        "audio_id": audio_id,
+        "sha256": sha256,
+        "original_name": src.name,
+        "received_at": time.time(),
+        "probe": info.record(),
+    }
+    write_json_atomic(meta, settings.audio_dir / f"{audio_id}.json")
     return Accepted(audio_id, dest, sha256, info, new=True)
 
 
@@ -116,8 +121,9 @@ def quarantine(settings: Settings, src: Path, reason: str) -> str:
     qid = audio_id_for(src.name if src.name else "file", sha)
     # shutil.move copes with another filesystem; a file it cannot move stays where it was.
     shutil.move(src, settings.quarantine / qid)
-    (settings.quarantine / f"{qid}.reason.json").write_text(
-        json.dumps({"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()})
+    write_json_atomic(
+        {"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()},
+        settings.quarantine / f"{qid}.reason.json",
     )
     return qid
 

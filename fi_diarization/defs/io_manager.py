@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -12,25 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from upath import UPath
 
-from .settings import get_settings
+from ..settings import get_settings
+from ..store import write_parquet_atomic
 
-__all__ = ["ParquetIOManager", "write_parquet_atomic", "PARQUET"]
+__all__ = ["ParquetIOManager", "PARQUET"]
 
 PARQUET = "parquet_io_manager"
-
-
-def write_parquet_atomic(table: pa.Table, path: Path) -> None:
-    """Write beside the target and rename, so readers see the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, tmp)
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):

@@ -1,0 +1,105 @@
+"""Decode once: the original becomes 16 kHz mono float32 samples on disk, read back as windows.
+
+The `audio` asset writes `samples/<sha256>.f32` (raw little-endian float32) beside the audio
+store; every later stage maps that file instead of decoding the container again, in whatever
+process or container it runs. Decoding streams frame groups to the file, so memory stays flat
+whatever the duration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..store import atomic_path
+
+__all__ = ["SAMPLE_RATE", "VadSettings", "decode_to_file", "load_samples", "voiced_regions"]
+
+SAMPLE_RATE = 16000
+_DTYPE = np.dtype("<f4")
+_VAD_BLOCK_S = 600.0  # Silero runs on blocks this long, so a long file never holds copies of all of it
+_VAD_OVERLAP_S = 30.0
+
+
+def decode_to_file(src: Path, dest: Path, demuxer: str | None = None) -> int:
+    """Decode `src` to float32 mono 16 kHz samples in `dest` (written atomically); returns the count.
+
+    The same resampling as `faster_whisper.decode_audio` (s16 mono at 16 kHz, then /32768),
+    streamed: each group of frames is written as soon as it is resampled. `demuxer` is the one
+    the probe chose from the magic bytes; only local files are opened.
+    """
+    import av
+    from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
+
+    resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    count = 0
+    with atomic_path(dest) as tmp, tmp.open("wb") as out:
+        options = {"protocol_whitelist": "file"}
+        with av.open(str(src), mode="r", format=demuxer, options=options, metadata_errors="ignore") as container:
+            frames = _resample_frames(_group_frames(_ignore_invalid_frames(container.decode(audio=0)), 500000), resampler)
+            for frame in frames:
+                pcm = frame.to_ndarray().reshape(-1)
+                out.write((pcm.astype(np.float32) / 32768.0).astype(_DTYPE).tobytes())
+                count += len(pcm)
+    return count
+
+
+def load_samples(path: Path) -> np.ndarray:
+    """The decoded samples, memory-mapped read-only (an empty array for an empty file)."""
+    path = Path(path)
+    if path.stat().st_size == 0:
+        return np.zeros(0, dtype=np.float32)
+    return np.memmap(path, dtype=_DTYPE, mode="r")
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    """Silero VAD settings of one stage; each stage keeps its own beside the code that uses it."""
+
+    min_silence_ms: int  # shortest silence that separates two regions
+    speech_pad_ms: int  # padding added on both sides of each region
+    max_speech_s: float = float("inf")  # longer regions are split, at a silence where there is one
+
+
+def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, float]]:
+    """Speech regions in seconds from faster-whisper's Silero VAD.
+
+    Runs on blocks of ten minutes that overlap by 30 s (a region crossing a block edge is
+    taken from the block where it lies whole), so memory does not grow with the file.
+
+    Args:
+      audio: Mono float32 samples at 16 kHz (an array or a memory map).
+      vad: The stage's VAD settings.
+
+    Returns:
+      `(start, end)` pairs in time order.
+    """
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        min_silence_duration_ms=vad.min_silence_ms, speech_pad_ms=vad.speech_pad_ms, max_speech_duration_s=vad.max_speech_s
+    )
+    block, overlap = int(_VAD_BLOCK_S * SAMPLE_RATE), int(_VAD_OVERLAP_S * SAMPLE_RATE)
+    n = len(audio)
+    if n <= block + overlap:
+        return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(np.asarray(audio), options)]
+    regions: list[tuple[int, int]] = []
+    lo = 0
+    while True:
+        hi = min(n, lo + block + overlap)
+        last = hi >= n
+        next_lo = lo + block
+        for r in get_speech_timestamps(np.array(audio[lo:hi]), options):
+            start, end = lo + r["start"], lo + r["end"]
+            if regions and start < regions[-1][1]:
+                continue  # already taken from the previous block
+            if not last and end > lo + block and start > lo:
+                next_lo = start  # runs past this block's own part: the next block starts here
+                break
+            regions.append((start, end))
+        if last:
+            break
+        lo = next_lo
+    return [(a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in regions]

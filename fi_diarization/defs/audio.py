@@ -1,0 +1,79 @@
+"""The validated-audio asset: the stored file, what intake learnt of it, its samples, the options."""
+
+import dagster as dg
+import pyarrow as pa
+
+from ..audio.intake import find_audio, intake_record
+from ..audio.probe import AudioInfo, probe, sha256_file
+from ..audio.samples import SAMPLE_RATE, decode_to_file
+from ..settings import get_settings
+from .config import TranscriptionConfig
+from .io_manager import PARQUET
+from .partitions import audio_files
+
+__all__ = ["audio", "AUDIO_SCHEMA"]
+
+AUDIO_SCHEMA = pa.schema(
+    [
+        ("audio_id", pa.string()),
+        ("path", pa.string()),
+        ("sha256", pa.string()),
+        ("container", pa.string()),
+        ("codec", pa.string()),
+        ("sample_rate", pa.int64()),
+        ("channels", pa.int64()),
+        ("duration_s", pa.float64()),
+        ("samples_path", pa.string()),
+        ("n_samples", pa.int64()),
+        ("options", pa.string()),
+        ("fingerprint", pa.string()),
+    ]
+)
+
+
+def _facts(settings, audio_id: str, path) -> tuple[str, dict]:
+    """sha256 and probe as intake recorded them; probed and hashed only when no record fits."""
+    record = intake_record(settings, audio_id) or {}
+    probed = record.get("probe")
+    if record.get("sha256") and probed and probed.get("size_bytes") == path.stat().st_size:
+        return record["sha256"], probed
+    info: AudioInfo = probe(path, settings.max_audio_seconds)
+    return sha256_file(path), info.record()
+
+
+@dg.asset(partitions_def=audio_files, group_name="transcription", kinds={"parquet"}, io_manager_key=PARQUET)
+def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.Output[pa.Table]:
+    """Validated audio decoded once to 16 kHz samples, with the run's options."""
+    settings = get_settings()
+    audio_id = context.partition_key
+    path = find_audio(settings, audio_id)
+    if path is None:
+        raise dg.Failure(f"no stored audio for {audio_id} under {settings.audio_dir}")
+    sha256, info = _facts(settings, audio_id, path)
+    samples = settings.samples_file(sha256)
+    if samples.is_file():  # content-addressed and written atomically: present means whole
+        n_samples = samples.stat().st_size // 4
+    else:
+        n_samples = decode_to_file(path, samples, info["container"])
+    row = {
+        "audio_id": audio_id,
+        "path": str(path),
+        "sha256": sha256,
+        **{k: info[k] for k in ("container", "codec", "sample_rate", "channels", "duration_s")},
+        "samples_path": str(samples),
+        "n_samples": n_samples,
+        "options": config.model_dump_json(),
+        "fingerprint": config.fingerprint(),
+    }
+    return dg.Output(
+        pa.Table.from_pylist([row], schema=AUDIO_SCHEMA),
+        metadata={
+            "duration_s": info["duration_s"],
+            "decoded_s": round(n_samples / SAMPLE_RATE, 3),
+            "sample_rate": info["sample_rate"],
+            "codec": info["codec"],
+            "sha256": sha256,
+            "model": config.model,
+            "fingerprint": config.fingerprint(),
+        },
+    )
