@@ -1,0 +1,817 @@
+"""Build the human-voice test bed: conversations voiced by recordings of real people.
+
+Debian's Festival voices are built from recordings of real speakers (diphone inventories
+or HTS models trained on one person each), so unlike the espeak-ng fixtures every
+speaker here has a real human timbre. Each conversation is mixed sample-exactly, so the
+truth is exact: a segment starts/ends at the first/last sample of the utterance's audio
+(trimmed of digital silence below -50 dBFS) in the mix.
+
+Run from the repository root (needs festival/text2wave, sox and espeak-ng):
+
+    python fi_diarization_tests/bed/make_bed.py            # all files
+    python fi_diarization_tests/bed/make_bed.py es_2spk    # just some
+
+Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
+fixtures' truth format plus split/num_speakers/conditions/voices) and NAME.rttm.
+Everything is deterministic: noise and gaps come from fixed numpy seeds.
+
+A voice reading a language it was not built for (Italian/Catalan/Czech voices reading
+English or Spanish) is given a respelling of the text in its own orthography, derived
+from espeak-ng's IPA of the source language, so it speaks that language with an accent
+instead of spelling it out letter by letter. The truth keeps the original text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+RATE = 16000
+HERE = Path(__file__).resolve().parent
+SILENCE_DBFS = -50.0  # trim threshold for utterance edges
+TARGET_RMS_DBFS = -26.0  # per-speaker level, +-3 dB random per speaker
+PEAK_DBFS = -1.0
+
+
+# --------------------------------------------------------------------------- voices
+
+
+@dataclass(frozen=True)
+class Voice:
+    engine: str  # "festival" or "espeak"
+    name: str  # festival voice function or espeak-ng voice
+    native: str  # language of the voice's lexicon: en, it, ca, cs, es
+    encoding: str = "latin-1"  # text encoding festival expects for this voice
+    person: str = ""  # who the recording is of (documentation only)
+
+
+VOICES = {
+    "kal": Voice("festival", "voice_kal_diphone", "en", person="US English man (kal)"),
+    "ked": Voice("festival", "voice_ked_diphone", "en", person="US English man (ked)"),
+    "slt": Voice("festival", "voice_cmu_us_slt_arctic_hts", "en", person="US English woman (slt)"),
+    "lp": Voice("festival", "voice_lp_diphone", "it", person="Italian woman (lp)"),
+    "pc": Voice("festival", "voice_pc_diphone", "it", person="Italian man (pc)"),
+    "ona": Voice("festival", "voice_upc_ca_ona_hts", "ca", person="Catalan woman (ona)"),
+    "dita": Voice("festival", "voice_czech_dita", "cs", "iso-8859-2", person="Czech woman (dita)"),
+    "machac": Voice("festival", "voice_czech_machac", "cs", "iso-8859-2", person="Czech man (machac)"),
+    "ph": Voice("festival", "voice_czech_ph", "cs", "iso-8859-2", person="Czech man (ph)"),
+    "es_m3": Voice("espeak", "es+m3", "es", person="espeak-ng es+m3 (formant synthesis)"),
+}
+
+ESPEAK_LANG = {"en": "en-us", "es": "es-419"}
+
+
+# ------------------------------------------------------------------ respelling via IPA
+
+_MULTI = ("tʃ", "dʒ", "eɪ", "aɪ", "ɔɪ", "oʊ", "aʊ", "əʊ")
+_VOWEL_CHARS = set("aeiouyɪɛæʌʊɑɔəɐɚɜᵻɒøœɯɤ")
+_SKIP = set("ʔ‿ˑ-'")
+_SYLLABIC = "\u0329"
+
+
+@dataclass
+class _Ph:
+    sym: str
+    stress: int = 0
+    long: bool = False
+    syllabic: bool = False
+
+    @property
+    def vowel(self) -> bool:
+        return self.sym[0] in _VOWEL_CHARS
+
+
+def _ipa(text: str, lang: str) -> list[str]:
+    """espeak-ng IPA of `text`, one string per word."""
+    out = subprocess.run(
+        ["espeak-ng", "-v", ESPEAK_LANG[lang], "-q", "--ipa", text],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    return out.split()
+
+
+def _phones(word: str) -> list[_Ph]:
+    phones: list[_Ph] = []
+    stress, i = 0, 0
+    while i < len(word):
+        c = word[i]
+        if c == "ˈ":
+            stress, i = 2, i + 1
+            continue
+        if c == "ˌ":
+            stress, i = 1, i + 1
+            continue
+        if c == "ː":
+            if phones:
+                phones[-1].long = True
+            i += 1
+            continue
+        if c == _SYLLABIC:
+            if phones:
+                phones[-1].syllabic = True
+            i += 1
+            continue
+        if c in _SKIP or not (c.isalpha() or c in _VOWEL_CHARS):
+            i += 1
+            continue
+        sym = next((m for m in _MULTI if word.startswith(m, i)), c)
+        ph = _Ph("g" if sym == "ɡ" else sym)
+        if ph.vowel:
+            ph.stress, stress = stress, 0
+        phones.append(ph)
+        i += len(sym)
+    # A syllabic consonant (button, little) gets a schwa so the target reads a syllable;
+    # a doubled consonant (espeak's Spanish "ll" is "jj") is said once.
+    out: list[_Ph] = []
+    for ph in phones:
+        if not ph.vowel and out and out[-1].sym == ph.sym:
+            continue
+        if ph.syllabic and not ph.vowel:
+            out.append(_Ph("ə"))
+        out.append(ph)
+    return out
+
+
+# Vowels: IPA -> (plain, stressed) per target orthography.
+_V = {
+    "it": {"a": "a", "ɐ": "a", "ʌ": "a", "ɑ": "a", "ɒ": "o", "e": "e", "ɛ": "e", "æ": "e", "ə": "e",
+           "i": "i", "ɪ": "i", "ᵻ": "i", "y": "i", "o": "o", "ɔ": "o", "u": "u", "ʊ": "u", "ɚ": "er",
+           "ɜ": "er", "eɪ": "ei", "aɪ": "ai", "ɔɪ": "oi", "oʊ": "ou", "əʊ": "ou", "aʊ": "au"},
+    "ca": {"a": "a", "ɐ": "a", "ʌ": "a", "ɑ": "a", "ɒ": "o", "e": "e", "ɛ": "e", "æ": "e", "ə": "a",
+           "i": "i", "ɪ": "i", "ᵻ": "i", "y": "i", "o": "o", "ɔ": "o", "u": "u", "ʊ": "u", "ɚ": "er",
+           "ɜ": "er", "eɪ": "ei", "aɪ": "ai", "ɔɪ": "oi", "oʊ": "ou", "əʊ": "ou", "aʊ": "au"},
+    "cs": {"a": "a", "ɐ": "a", "ʌ": "a", "ɑ": "a", "ɒ": "o", "e": "e", "ɛ": "e", "æ": "e", "ə": "e",
+           "i": "i", "ɪ": "i", "ᵻ": "i", "y": "i", "o": "o", "ɔ": "o", "u": "u", "ʊ": "u", "ɚ": "er",
+           "ɜ": "er", "eɪ": "ej", "aɪ": "aj", "ɔɪ": "oj", "oʊ": "ou", "əʊ": "ou", "aʊ": "au"},
+}
+_ACUTE = {"a": "á", "e": "é", "i": "í", "o": "ó", "u": "ú"}
+_GRAVE = {"a": "à", "e": "è", "i": "ì", "o": "ò", "u": "ù"}
+_CA_STRESS = {"a": "à", "e": "é", "i": "í", "o": "ó", "u": "ú"}
+_CA_OPEN = {"ɛ": "è", "æ": "è", "ɔ": "ò", "ɒ": "ò"}
+
+
+def _accent_first(s: str, table: dict) -> str:
+    for k, ch in enumerate(s):
+        if ch in table:
+            return s[:k] + table[ch] + s[k + 1:]
+    return s
+
+
+def _spell_word(phones: list[_Ph], src: str, dst: str) -> str:
+    nvow = sum(p.vowel for p in phones)
+    out: list[str] = []
+    for k, ph in enumerate(phones):
+        prev = phones[k - 1] if k else None
+        nxt = phones[k + 1] if k + 1 < len(phones) else None
+        nxt_sp = ""
+        if nxt is not None and nxt.vowel:
+            nxt_sp = _V[dst].get(nxt.sym, "a")
+        front = nxt_sp.startswith(("i", "e"))
+        before_vowel = nxt is not None and nxt.vowel
+        after_vowel = prev is not None and prev.vowel
+        s = ph.sym
+        if ph.vowel:
+            v = _V[dst].get(s, "e")
+            if dst == "cs":
+                if ph.long and len(v) == 1:
+                    v = _ACUTE[v]
+                if v[0] in "ií" and out and out[-1] in ("t", "d", "n"):
+                    v = ("y" if v[0] == "i" else "ý") + v[1:]
+            elif dst == "ca" and ph.stress == 2 and nvow > 1:
+                v = (_CA_OPEN[s] + v[1:]) if s in _CA_OPEN else _accent_first(v, _CA_STRESS)
+            elif dst == "it" and ph.stress == 2 and nvow > 1 and k == len(phones) - 1:
+                v = _accent_first(v, _GRAVE)  # Italian marks only a stressed final vowel
+            out.append(v)
+            continue
+        if dst == "it":
+            m = {"k": "ch" if front else "c", "g": "gh" if front else "g", "ɣ": "gh" if front else "g",
+                 "tʃ": "c" if front else "ci", "dʒ": "g" if front else "gi",
+                 "ʃ": "sc" if front else "sci", "ʒ": "sc" if front else "sci",
+                 "x": "ch" if front else "c", "h": "", "θ": "t", "ð": "d", "β": "b", "z": "s",
+                 "ŋ": "n" if nxt is not None and nxt.sym in ("k", "g") else "ng",
+                 "ɹ": "r", "r": "rr" if after_vowel and before_vowel else "r",
+                 "ɾ": "d" if src == "en" else "r", "j": "i", "ʝ": "i", "w": "u", "ɲ": "gn",
+                 "ʎ": "gli", "ɫ": "l"}.get(s, s)
+            if s in ("tʃ", "dʒ", "ʃ", "ʒ", "ʎ") and nxt_sp.startswith("i"):
+                m = m[:-1] if m.endswith("i") else m
+            if s == "k" and nxt is not None and nxt.sym == "w":
+                m = "q"
+        elif dst == "ca":
+            m = {"k": "qu" if front else "c", "g": "gu" if front else "g", "ɣ": "gu" if front else "g",
+                 "tʃ": "tx", "dʒ": "tg" if front else "tj", "ʒ": "g" if front else "j",
+                 "ʃ": "ix" if after_vowel and not (out and out[-1].endswith("i")) else "x",
+                 "x": "qu" if front else "c", "h": "", "θ": "t", "ð": "d", "β": "b",
+                 "s": "ss" if after_vowel and before_vowel else "s",
+                 "z": "s" if after_vowel and before_vowel else "z",
+                 "ŋ": "n" if nxt is not None and nxt.sym in ("k", "g") else "ng",
+                 "ɹ": "r", "r": "rr" if after_vowel and before_vowel else "r",
+                 "ɾ": "d" if src == "en" else "r", "j": "i", "ʝ": "i", "w": "u", "ɲ": "ny",
+                 "ʎ": "ll", "ɫ": "l"}.get(s, s)
+            if s == "k" and nxt is not None and nxt.sym == "w":
+                m = "q"
+            if s == "w" and prev is not None and prev.sym in ("k", "g") and front:
+                m = "ü"
+        else:  # cs
+            m = {"tʃ": "č", "dʒ": "dž", "ʃ": "š", "ʒ": "ž", "x": "ch", "θ": "t", "ð": "d", "β": "b",
+                 "ɣ": "g", "ŋ": "n" if nxt is not None and nxt.sym in ("k", "g") else "ng",
+                 "ɹ": "r", "ɾ": "d" if src == "en" else "r", "j": "j", "ʝ": "j", "w": "u",
+                 "ɲ": "ň", "ʎ": "j", "ɫ": "l"}.get(s, s)
+        if m == "i" and out and out[-1][-1:] in ("i", "ì", "í"):
+            m = ""  # a glide after /i/ (Spanish "pastilla" = pastiya) is not a second i
+        out.append(m)
+    return "".join(out)
+
+
+def respell(text: str, src: str, dst: str) -> str:
+    """Spell `text` (language `src`) in the orthography of `dst` so a `dst` voice says it."""
+    parts = re.split(r"([.,;:?!¿¡…]+)", text)
+    out = []
+    for part in parts:
+        if not part.strip():
+            continue
+        if re.fullmatch(r"[.,;:?!¿¡…]+", part):
+            punct = part.replace("¿", "").replace("¡", "")
+            if punct:
+                out.append(punct)
+            continue
+        words = [_spell_word(_phones(w), src, dst) for w in _ipa(part, src)]
+        out.append(" " + " ".join(w for w in words if w))
+    return "".join(out).strip()
+
+
+# ------------------------------------------------------------------------- synthesis
+
+
+def _to_float16k(path: Path) -> np.ndarray:
+    raw = subprocess.run(
+        ["sox", str(path), "-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE), "-"],
+        check=True, capture_output=True,
+    ).stdout
+    return np.frombuffer(raw, dtype=np.float32).astype(np.float64)
+
+
+def tts_text(voice: Voice, text: str, lang: str) -> str:
+    if voice.native == lang or voice.engine == "espeak":
+        return text
+    return respell(text, lang, voice.native)
+
+
+def speak(voice: Voice, text: str, tmp: Path) -> np.ndarray:
+    """Synthesize `text` (already in the voice's own spelling) as float64 at 16 kHz."""
+    wav = tmp / "tts.wav"
+    if voice.engine == "festival":
+        txt = tmp / "tts.txt"
+        # The Italian voices' question intonation crashes on some phrases (SIOD ERROR,
+        # empty output); such a line is said as a statement instead.
+        for attempt in (text, text.replace("?", ".")):
+            txt.write_bytes(attempt.encode(voice.encoding, errors="replace"))
+            wav.unlink(missing_ok=True)
+            run = subprocess.run(["text2wave", "-eval", f"({voice.name})", str(txt), "-o", str(wav)],
+                                 capture_output=True)
+            if run.returncode == 0 and b"SIOD ERROR" not in run.stderr and wav.is_file() \
+                    and wav.stat().st_size > 1000:
+                if attempt != text:
+                    print(f"  note: {voice.name} says {text!r} as a statement", file=sys.stderr)
+                break
+        else:
+            raise RuntimeError(f"{voice.name} could not say {text!r}: {run.stderr.decode(errors='replace')}")
+    else:
+        subprocess.run(["espeak-ng", "-v", voice.name, "-w", str(wav), text], check=True, capture_output=True)
+    return _to_float16k(wav)
+
+
+def trim(x: np.ndarray, thresh: float) -> np.ndarray:
+    idx = np.flatnonzero(np.abs(x) >= thresh)
+    if idx.size == 0:
+        raise RuntimeError("utterance is all silence")
+    return x[idx[0]: idx[-1] + 1]
+
+
+# --------------------------------------------------------------------------- scripts
+# A turn is (speaker, text) or (speaker, text, {"gap": seconds before it, negative = it
+# starts that long before the previous turn ends}).
+
+# Backchannels and fillers that respelling would read letter by letter: what each
+# voice family is given to say instead (the truth keeps the written form).
+SAY = {
+    "Mm-hm.": {"en": "Mhm.", "cs": "mhm.", "it": "mm.", "ca": "mm.", "es": "mhm."},
+    "Uh-huh.": {"en": "Uh huh.", "cs": "aha.", "it": "aha.", "ca": "aha.", "es": "aha."},
+}
+
+EN_MEN = [
+    ("doctor", "Good morning, come in and have a seat."),
+    ("patient", "Thanks. My right knee has been bothering me for about two weeks."),
+    ("doctor", "Did anything happen to it, like a fall or a twist?"),
+    ("patient", "Not that I remember. I started running again last month."),
+    ("doctor", "How far do you usually run?"),
+    ("patient", "About five miles, three or four times a week."),
+    ("doctor", "Where exactly does it hurt when you run?"),
+    ("patient", "Just below the kneecap, on the outside."),
+    ("doctor", "Does it swell up afterwards, or feel stiff in the morning?"),
+    ("patient", "It gets a little stiff, but I have not seen any swelling."),
+    ("doctor", "Can you bend it all the way without pain?"),
+    ("patient", "Mostly, although going down stairs is uncomfortable."),
+    ("doctor", "That sounds like an overuse problem, not a torn ligament."),
+    ("patient", "So I do not need an x ray?"),
+    ("doctor", "Not yet. Rest it for two weeks and use ice after walking."),
+    ("patient", "Can I still ride my bike?"),
+    ("doctor", "Gentle cycling is fine, but stop if the pain comes back."),
+    ("patient", "All right. Thank you, doctor."),
+]
+
+EN_WOMEN_TEL = [
+    ("doctor", "Hello, this is the clinic returning your call about your prescription."),
+    ("patient", "Oh, thank you for calling back so quickly."),
+    ("doctor", "You asked for a refill of your blood pressure tablets, is that right?"),
+    ("patient", "Yes, I only have three tablets left."),
+    ("doctor", "Have you been checking your blood pressure at home?"),
+    ("patient", "Every morning. It is usually around one hundred and thirty."),
+    ("doctor", "That is good. Any dizziness or headaches lately?"),
+    ("patient", "A little dizziness when I stand up too fast."),
+    ("doctor", "Try to stand up slowly and drink enough water during the day."),
+    ("patient", "I will. Should I keep the same dose?"),
+    ("doctor", "Yes, the same dose. I will send the refill to your pharmacy today."),
+    ("patient", "The pharmacy on the main street, next to the bank."),
+    ("doctor", "Perfect. Please book a check up for next month as well."),
+    ("patient", "I will call the front desk tomorrow. Thank you so much."),
+]
+
+EN_WOMEN_SHORT = [
+    ("doctor", "Hi, I am calling about your test results."),
+    ("patient", "Okay."),
+    ("doctor", "Your blood count came back normal."),
+    ("patient", "Good."),
+    ("doctor", "But your iron level is a bit low."),
+    ("patient", "Mm-hm."),
+    ("doctor", "That could explain why you feel tired."),
+    ("patient", "Right."),
+    ("doctor", "Do you eat much red meat or green vegetables?"),
+    ("patient", "Not really, no."),
+    ("doctor", "I would like you to take an iron tablet."),
+    ("patient", "Every day?"),
+    ("doctor", "Yes, once a day with orange juice."),
+    ("patient", "Okay."),
+    ("doctor", "Not with tea or coffee."),
+    ("patient", "Mm-hm."),
+    ("doctor", "It can make your stomach a little upset."),
+    ("patient", "Right."),
+    ("doctor", "If that happens, take it after dinner."),
+    ("patient", "Yes."),
+    ("doctor", "We will repeat the test in three months."),
+    ("patient", "Mm-hm."),
+    ("doctor", "Do you have any questions?"),
+    ("patient", "Can I still exercise?"),
+    ("doctor", "Yes, but go easy for a few weeks."),
+    ("patient", "Okay."),
+    ("doctor", "I will send the prescription now."),
+    ("patient", "Right, thank you."),
+    ("doctor", "You are welcome. Bye."),
+    ("patient", "Bye."),
+]
+
+EN_3SPK = [
+    ("doctor", "Good afternoon. I hear your mother had a fall at home."),
+    ("companion", "Yes, she slipped in the kitchen on Sunday evening."),
+    ("patient", "I was trying to reach the top shelf.", {"gap": -0.9}),
+    ("doctor", "Did you hit your head when you fell?"),
+    ("patient", "No, I landed on my left side and my hip hurts."),
+    ("companion", "She could not get up by herself, so I called an ambulance.", {"gap": -1.1}),
+    ("doctor", "Can you put any weight on that leg now?"),
+    ("patient", "Only a little, and only with a stick."),
+    ("doctor", "We took an x ray this morning, and nothing is broken."),
+    ("companion", "Oh, that is such a relief.", {"gap": -1.0}),
+    ("patient", "So why does it still hurt so much?"),
+    ("doctor", "There is a deep bruise on the hip, and that takes time to heal."),
+    ("companion", "Should she stay in bed until it is better?", {"gap": -1.0}),
+    ("doctor", "No, gentle walking every day will help her recover faster."),
+    ("patient", "I am afraid of falling again."),
+    ("doctor", "A physiotherapist will visit you at home next week."),
+    ("companion", "We can also move the heavy things to the lower shelves.", {"gap": -0.9}),
+    ("doctor", "That is a very good idea. Take paracetamol for the pain."),
+    ("patient", "Thank you, doctor, I feel much better now."),
+]
+
+EN_DOMINANT = [
+    ("doctor", "Good morning. I have your scan results here, so let me go through them with you."),
+    ("patient", "Okay."),
+    ("doctor", "The scan shows a small stone in your right kidney, about five millimeters wide."),
+    ("doctor", "That is what caused the sharp pain in your side last week."),
+    ("patient", "I see."),
+    ("doctor", "The good news is that stones of this size usually pass on their own."),
+    ("doctor", "You need to drink at least three liters of water every day to help it move."),
+    ("patient", "Three liters? That is a lot of water."),
+    ("doctor", "Yes. Spread it over the day, and keep a bottle with you at work."),
+    ("doctor", "I will also give you a tablet that relaxes the tube between the kidney and the bladder."),
+    ("patient", "Mm-hm."),
+    ("doctor", "Take one every evening for four weeks, even if the pain goes away."),
+    ("doctor", "For the pain you can take ibuprofen, but never on an empty stomach."),
+    ("patient", "Right."),
+    ("doctor", "If you get a fever, or the pain becomes unbearable, go to the emergency department."),
+    ("doctor", "Those can be signs of an infection, and then the stone has to come out quickly."),
+    ("patient", "Okay, I will go straight there."),
+    ("doctor", "Try to catch the stone when it passes, so the laboratory can analyse it."),
+    ("doctor", "Once we know what it is made of, we can change your diet to prevent new stones."),
+    ("patient", "That makes sense. Should I stop drinking coffee?"),
+    ("doctor", "One or two cups a day are fine, but avoid very salty food."),
+    ("doctor", "We will repeat the scan in six weeks to make sure it has gone."),
+    ("patient", "Thank you, doctor."),
+]
+
+EN_MONO = [
+    "This is a dictation for the clinic letter of a patient seen today.",
+    "The patient is a fifty two year old man who works as a bus driver.",
+    "He came in with chest pain that started three days ago.",
+    "The pain is in the middle of the chest and does not spread to the arms.",
+    "It gets worse when he climbs stairs and settles after a few minutes of rest.",
+    "He has no shortness of breath at night and no swelling of the ankles.",
+    "He smoked twenty cigarettes a day for thirty years and stopped last year.",
+    "His father had a heart attack at the age of sixty.",
+    "He takes tablets for high blood pressure and for cholesterol.",
+    "He does not drink much alcohol, perhaps two beers at the weekend.",
+    "On examination he looked well and was not in pain.",
+    "His blood pressure was one hundred and fifty over ninety.",
+    "His pulse was regular at seventy eight beats per minute.",
+    "The heart sounds were normal and the chest was clear.",
+    "There was no tenderness over the chest wall.",
+    "The heart tracing showed no changes at rest.",
+    "Blood tests for heart muscle damage were normal.",
+    "My impression is that this is stable angina until proven otherwise.",
+    "I have started him on a low dose of aspirin once a day.",
+    "He also has a spray to use under the tongue if the pain comes back.",
+    "I explained how to use the spray and when to call an ambulance.",
+    "If the pain lasts longer than fifteen minutes, he must call for help.",
+    "I have asked for an exercise test at the hospital within two weeks.",
+    "Depending on the result, he may need a scan of the heart arteries.",
+    "We talked about his work, because he drives a bus full of passengers.",
+    "He has agreed not to drive until the tests are complete.",
+    "I will write a note for his employer explaining the situation.",
+    "We also discussed diet and regular walking once the tests are done.",
+    "He would like to lose some weight, and I will refer him to the dietitian.",
+    "His blood pressure is not well controlled, so I increased his tablet.",
+    "The practice nurse will check it again in one week.",
+    "His wife was with him and asked many sensible questions.",
+    "They both understood the plan and were happy with it.",
+    "I will see him again when the exercise test result is available.",
+    "Please send a copy of this letter to the cardiology department.",
+    "He asked whether he can keep playing football with his friends.",
+    "I advised him to avoid heavy exercise until we have the test result.",
+    "His kidney function from last month was normal.",
+    "His sugar level was slightly raised, so we will repeat it fasting.",
+    "If that is high as well, we will talk about diabetes at the next visit.",
+    "I gave him a leaflet about angina and a leaflet about stopping smoking for good.",
+    "He was reminded that the spray can cause a headache, which is harmless.",
+    "That is the end of the dictation. Thank you.",
+]
+
+ES_2SPK = [
+    ("doctor", "Buenos días. Pase y siéntese, por favor."),
+    ("patient", "Buenos días, doctora. Vengo por una tos que no se me quita."),
+    ("doctor", "¿Desde cuándo tiene esa tos?"),
+    ("patient", "Desde hace casi tres semanas, sobre todo por la noche."),
+    ("doctor", "¿Es una tos seca o con flema?"),
+    ("patient", "Al principio era seca, pero ahora tengo algo de flema."),
+    ("doctor", "¿Ha tenido fiebre en estos días?"),
+    ("patient", "Un poco la primera semana, pero ya no."),
+    ("doctor", "¿Fuma usted o trabaja con polvo?"),
+    ("patient", "Dejé de fumar hace dos años. Trabajo en una oficina."),
+    ("doctor", "Voy a escuchar sus pulmones. Respire hondo, por favor."),
+    ("patient", "¿Se oye algo raro?"),
+    ("doctor", "Hay un pequeño silbido, pero nada grave."),
+    ("doctor", "Le voy a recetar un inhalador para dos semanas."),
+    ("patient", "¿Y si no mejora con el inhalador?"),
+    ("doctor", "Entonces le haremos una radiografía de tórax."),
+    ("patient", "Muy bien. Muchas gracias, doctora."),
+]
+
+ES_WOMEN_NOISE = [
+    ("doctor", "Hola, buenas tardes. ¿En qué puedo ayudarla?"),
+    ("patient", "Buenas tardes. Me duele mucho la garganta desde el lunes."),
+    ("doctor", "¿Le cuesta tragar la comida o el agua?"),
+    ("patient", "Sí, sobre todo por la mañana al despertarme."),
+    ("doctor", "¿Ha notado fiebre o escalofríos?"),
+    ("patient", "Anoche tuve treinta y ocho grados de temperatura."),
+    ("doctor", "Abra la boca y diga a, por favor."),
+    ("patient", "¿Está muy inflamada?"),
+    ("doctor", "Las amígdalas están rojas y tienen unas manchas blancas."),
+    ("patient", "¿Eso es una infección?"),
+    ("doctor", "Parece una infección por bacterias. Le daré un antibiótico."),
+    ("patient", "¿Cuántos días lo tengo que tomar?"),
+    ("doctor", "Diez días, aunque se encuentre mejor antes."),
+    ("patient", "¿Puedo ir a trabajar mañana?"),
+    ("doctor", "Mejor quédese en casa dos días y beba mucho líquido."),
+    ("patient", "De acuerdo. Gracias por todo."),
+]
+
+ES_3SPK = [
+    ("doctor", "Buenas tardes. ¿Cómo se encuentra hoy su padre?"),
+    ("companion", "Está más cansado que de costumbre y casi no come."),
+    ("patient", "No tengo hambre, y me duele un poco el estómago."),
+    ("doctor", "¿Desde cuándo le pasa esto?"),
+    ("companion", "Desde hace una semana, más o menos."),
+    ("doctor", "¿Ha vomitado o ha tenido diarrea?"),
+    ("patient", "He vomitado dos veces, pero diarrea no."),
+    ("doctor", "¿Está tomando algún medicamento nuevo?"),
+    ("companion", "El cardiólogo le cambió la pastilla del corazón hace diez días."),
+    ("doctor", "Puede que el cambio de pastilla le siente mal."),
+    ("patient", "Ya me parecía a mí que era eso."),
+    ("doctor", "Vamos a hacerle un análisis de sangre hoy mismo."),
+    ("companion", "¿Tiene que venir en ayunas?"),
+    ("doctor", "No hace falta. La enfermera le sacará sangre ahora."),
+    ("patient", "¿Y mientras tanto sigo con la pastilla?"),
+    ("doctor", "Sí, no la deje hasta que hablemos con el cardiólogo."),
+    ("companion", "Muy bien, esperamos los resultados. Gracias, doctor."),
+]
+
+EN_4SPK = [
+    ("doctor", "Good morning, everyone. Let us talk about going home."),
+    ("nurse", "He walked to the end of the corridor twice this morning."),
+    ("patient", "My legs are still weak, but I feel much stronger."),
+    ("companion", "Will he be able to manage the stairs at home?"),
+    ("doctor", "The physiotherapist will practice the stairs with him today."),
+    ("nurse", "His wound is clean and the stitches can come out on Monday."),
+    ("patient", "Who will take the stitches out?"),
+    ("doctor", "The district nurse can do it at your house."),
+    ("companion", "I can stay with him for the first two weeks."),
+    ("nurse", "I will show you how to change the dressing before you leave."),
+    ("patient", "Do I still need all these tablets?"),
+    ("doctor", "The antibiotics stop tomorrow, but keep the blood thinner for six weeks."),
+    ("companion", "Should we come back here for a check up?"),
+    ("doctor", "Yes, in the surgical clinic in one month."),
+    ("nurse", "I will print the appointment letter for you."),
+    ("companion", "What should he eat in the first few days?"),
+    ("nurse", "Light meals, plenty of fluids, and some fruit every day."),
+    ("patient", "Can I have a glass of wine with dinner?"),
+    ("doctor", "Not while you are on the blood thinner, I am afraid."),
+    ("patient", "Thank you all for looking after me so well."),
+    ("companion", "Yes, thank you very much."),
+]
+
+ES_MONO = [
+    "Buenos días a todos, y gracias por venir a esta charla sobre la diabetes.",
+    "La diabetes es una enfermedad en la que el azúcar de la sangre está demasiado alto.",
+    "Con el tiempo, ese azúcar daña los ojos, los riñones y los nervios de los pies.",
+    "La buena noticia es que podemos controlarla con hábitos sencillos.",
+    "Lo primero es caminar por lo menos media hora todos los días.",
+    "Lo segundo es comer más verdura y menos pan blanco y dulces.",
+    "Los refrescos tienen muchísimo azúcar, así que es mejor beber agua.",
+    "También es importante tomar las pastillas a la misma hora cada día.",
+    "Revisen sus pies todas las noches y busquen heridas o cambios de color.",
+    "Si tienen una herida que no se cura, vengan a vernos enseguida.",
+    "Una vez al año hay que revisar la vista con el oftalmólogo.",
+    "Y cada tres meses haremos un análisis para ver cómo va el azúcar.",
+    "Muchas gracias por su atención. Ahora pueden hacer sus preguntas.",
+]
+
+EN_WOMEN_CHECK = [
+    ("doctor", "Hello, you are through to the after hours doctor service."),
+    ("patient", "Hi, my little boy has had a temperature since this afternoon."),
+    ("doctor", "How old is he, and how high is the temperature?"),
+    ("patient", "He is three, and the thermometer says thirty nine degrees."),
+    ("doctor", "Is he drinking, and has he had a wet nappy today?"),
+    ("patient", "He is drinking juice, and his nappy was wet an hour ago."),
+    ("doctor", "Good. Does he have a rash anywhere on his body?"),
+    ("patient", "No rash, but he keeps pulling at his left ear."),
+    ("doctor", "That sounds like an ear infection, which is very common at his age."),
+    ("patient", "Does he need antibiotics tonight?"),
+    ("doctor", "Not tonight. Give him children's paracetamol and plenty to drink."),
+    ("patient", "How often can I give him the paracetamol?"),
+    ("doctor", "Every six hours, and no more than four doses a day."),
+    ("patient", "And if he gets worse during the night?"),
+    ("doctor", "If he becomes floppy or very sleepy, call an ambulance straight away."),
+    ("patient", "Okay. Thank you, that really helps."),
+]
+
+
+# ----------------------------------------------------------------------------- beds
+
+
+@dataclass
+class Bed:
+    name: str
+    language: str
+    split: str  # "tune" (calibration may use it) or "check" (held out)
+    cast: dict  # speaker label -> key of VOICES
+    turns: list
+    seed: int
+    conditions: list
+    telephone: bool = False
+    noise: tuple | None = None  # (colour, SNR dB)
+    gaps: tuple = (0.2, 0.8)
+
+
+def _mono(lines: list[str], speaker: str) -> list:
+    return [(speaker, text) for text in lines]
+
+
+BEDS = [
+    Bed("en_men_2spk", "en", "tune", {"doctor": "kal", "patient": "ked"}, EN_MEN, 101,
+        ["clean", "same_sex_male"]),
+    Bed("en_women_2spk_tel", "en", "tune", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_TEL, 102,
+        ["telephone_300_3400Hz", "pink_noise_snr15dB", "same_sex_female", "accented"],
+        telephone=True, noise=("pink", 15.0)),
+    Bed("en_women_2spk_short", "en", "check", {"doctor": "slt", "patient": "dita"}, EN_WOMEN_SHORT, 103,
+        ["telephone_300_3400Hz", "white_noise_snr10dB", "same_sex_female", "short_turns", "backchannels",
+         "accented"], telephone=True, noise=("white", 10.0), gaps=(0.2, 0.5)),
+    Bed("en_3spk", "en", "tune", {"doctor": "kal", "patient": "slt", "companion": "pc"}, EN_3SPK, 104,
+        ["clean", "overlap", "accented"]),
+    Bed("en_dominant_2spk", "en", "check", {"doctor": "slt", "patient": "kal"}, EN_DOMINANT, 105,
+        ["clean", "dominant_speaker"]),
+    Bed("en_mono_180s", "en", "tune", {"doctor": "ked"}, _mono(EN_MONO, "doctor"), 106,
+        ["clean", "monologue"], gaps=(0.3, 0.8)),
+    Bed("es_2spk", "es", "tune", {"doctor": "lp", "patient": "pc"}, ES_2SPK, 107,
+        ["clean", "mixed_sex", "accented"]),
+    Bed("es_women_2spk_noise", "es", "check", {"doctor": "ona", "patient": "dita"}, ES_WOMEN_NOISE, 108,
+        ["pink_noise_snr12dB", "same_sex_female", "accented"], noise=("pink", 12.0)),
+    Bed("es_3spk", "es", "tune", {"doctor": "machac", "patient": "es_m3", "companion": "lp"}, ES_3SPK, 109,
+        ["clean", "accented", "formant_voice"]),
+    Bed("en_4spk", "en", "check", {"doctor": "kal", "nurse": "slt", "patient": "pc", "companion": "dita"},
+        EN_4SPK, 110, ["clean", "accented"]),
+    Bed("es_mono_60s", "es", "check", {"doctor": "ona"}, _mono(ES_MONO, "doctor"), 111,
+        ["clean", "monologue", "accented"], gaps=(0.3, 0.8)),
+    Bed("en_women_2spk_check", "en", "check", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_CHECK, 112,
+        ["telephone_300_3400Hz", "white_noise_snr15dB", "same_sex_female", "accented"],
+        telephone=True, noise=("white", 15.0)),
+]
+
+
+# ---------------------------------------------------------------------------- mixing
+
+
+def _db(x: float) -> float:
+    return 10 ** (x / 20)
+
+
+def _sox_filter(x: np.ndarray, *effects: str) -> np.ndarray:
+    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
+    out = subprocess.run(["sox", *fmt, "-", *fmt, "-", *effects], input=x.astype(np.float32).tobytes(),
+                         check=True, capture_output=True).stdout
+    y = np.frombuffer(out, dtype=np.float32).astype(np.float64)
+    return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
+
+
+def telephone(x: np.ndarray) -> np.ndarray:
+    """Narrowband channel: 8 kHz, 300-3400 Hz band, back to 16 kHz (sox filters are zero-delay)."""
+    return _sox_filter(x, "rate", "-v", "8000", "sinc", "300-3400", "rate", "-v", str(RATE))
+
+
+def noise(colour: str, n: int, rng: np.random.Generator) -> np.ndarray:
+    white = rng.standard_normal(n)
+    if colour == "white":
+        return white
+    spec = np.fft.rfft(white)
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    spec[1:] /= np.sqrt(f[1:] / f[1])  # 1/f power
+    spec[0] = 0
+    return np.fft.irfft(spec, n)
+
+
+def _say(voice: Voice, text: str, lang: str) -> str:
+    if text in SAY:
+        return SAY[text][voice.native if voice.engine == "festival" else "es"]
+    return tts_text(voice, text, lang)
+
+
+def build(bed: Bed, tmp: Path) -> dict:
+    rng = np.random.default_rng(bed.seed)
+    turns = [(t[0], t[1], t[2] if len(t) > 2 else {}) for t in bed.turns]
+    # Synthesize every utterance and cut festival's own lead/tail silence loosely.
+    raw = []
+    for speaker, text, _ in turns:
+        voice = VOICES[bed.cast[speaker]]
+        x = speak(voice, _say(voice, text, bed.language), tmp)
+        raw.append(trim(x, np.abs(x).max() * _db(-70)))
+    # One gain per speaker: similar RMS, +-3 dB per person; then the exact trim.
+    gains = {}
+    for speaker in bed.cast:
+        cat = np.concatenate([x for x, (s, _, _) in zip(raw, turns) if s == speaker])
+        level = TARGET_RMS_DBFS + rng.uniform(-3.0, 3.0)
+        gains[speaker] = _db(level) / np.sqrt(np.mean(cat ** 2))
+    utts = [trim(x * gains[s], _db(SILENCE_DBFS)) for x, (s, _, _) in zip(raw, turns)]
+    # Timeline in samples.
+    lead = int(rng.uniform(0.3, 0.8) * RATE)
+    placed, end_max = [], lead
+    for k, ((speaker, text, opts), x) in enumerate(zip(turns, utts)):
+        if k == 0:
+            start = lead
+        else:
+            gap = opts.get("gap")
+            if gap is None:
+                gap = rng.uniform(*bed.gaps)
+            start = end_max + int(round(gap * RATE))
+            prev_start, prev_speaker = placed[-1][0], placed[-1][2]
+            if gap < 0 and (start <= prev_start or prev_speaker == speaker):
+                raise ValueError(f"{bed.name}: overlap of turn {k} reaches past the previous turn")
+        placed.append((start, start + len(x), speaker, text, x))
+        end_max = max(end_max, start + len(x))
+    total = end_max + int(rng.uniform(0.4, 0.8) * RATE)
+    mix = np.zeros(total)
+    active = np.zeros(total, dtype=bool)
+    for start, end, _, _, x in placed:
+        mix[start:end] += x
+        active[start:end] = True
+    if bed.telephone:
+        mix = telephone(mix)
+    if bed.noise:
+        colour, snr = bed.noise
+        n = noise(colour, total, rng)
+        if bed.telephone:
+            n = telephone(n)
+        p_speech = np.mean(mix[active] ** 2)
+        n *= np.sqrt(p_speech / _db(snr) ** 2 / np.mean(n ** 2))
+        mix = mix + n
+    peak = np.abs(mix).max()
+    if peak > _db(PEAK_DBFS - 0.5):
+        mix *= _db(PEAK_DBFS - 0.5) / peak
+    pcm = np.clip(np.round(mix * 32767), -32767, 32767).astype(np.int16)
+    return {"pcm": pcm, "placed": placed, "gains": gains}
+
+
+def _overlap_fraction(placed: list, total: int) -> float:
+    count = np.zeros(total, dtype=np.int16)
+    for start, end, *_ in placed:
+        count[start:end] += 1
+    return float((count > 1).sum() / max(1, (count > 0).sum()))
+
+
+def _sec(samples: int) -> float:
+    return round(samples / RATE, 7)
+
+
+def _write_flac(path: Path, pcm: np.ndarray) -> None:
+    try:
+        import soundfile as sf
+    except ImportError:
+        with tempfile.TemporaryDirectory() as d:
+            raw = Path(d) / "a.raw"
+            raw.write_bytes(pcm.tobytes())
+            subprocess.run(["sox", "-t", "raw", "-e", "signed", "-b", "16", "-c", "1", "-r", str(RATE), str(raw),
+                            "-C", "8", str(path)], check=True)
+        return
+    sf.write(str(path), pcm, RATE, subtype="PCM_16", format="FLAC")
+
+
+def write(bed: Bed, tmp: Path) -> dict:
+    built = build(bed, tmp)
+    pcm, placed = built["pcm"], built["placed"]
+    flac = HERE / f"{bed.name}.flac"
+    _write_flac(flac, pcm)
+    segments = [{"start": _sec(s), "end": _sec(e), "speaker": spk, "role": spk, "text": text}
+                for s, e, spk, text, _ in placed]
+    voices = {spk: VOICES[key].name if VOICES[key].engine == "festival" else f"espeak-ng:{VOICES[key].name}"
+              for spk, key in sorted(bed.cast.items())}
+    talk = {spk: sum(e - s for s, e, sp, *_ in placed if sp == spk) for spk in bed.cast}
+    share = max(talk.values()) / sum(talk.values())
+    overlap = _overlap_fraction(placed, len(pcm))
+    conditions = [f"overlap_{round(100 * overlap)}pct" if c == "overlap" else
+                  f"dominant_speaker_{round(100 * share)}pct" if c == "dominant_speaker" else c
+                  for c in bed.conditions]
+    truth = {
+        "audio": flac.name,
+        "language": bed.language,
+        "duration_s": _sec(len(pcm)),
+        "speakers": sorted(bed.cast),
+        "segments": segments,
+        "split": bed.split,
+        "num_speakers": len(bed.cast),
+        "conditions": conditions,
+        "voices": voices,
+    }
+    (HERE / f"{bed.name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
+    rttm = "".join(f"SPEAKER {bed.name} 1 {_sec(s):.7f} {_sec(e - s):.7f} <NA> <NA> {spk} <NA> <NA>\n"
+                   for s, e, spk, *_ in placed)
+    (HERE / f"{bed.name}.rttm").write_text(rttm)
+    return truth
+
+
+def main(argv: list[str]) -> int:
+    missing = [t for t in ("text2wave", "sox", "espeak-ng") if not shutil.which(t)]
+    if missing:
+        print(f"make_bed.py needs {', '.join(missing)} (apt-get install festival sox espeak-ng "
+              "and the festvox voices)", file=sys.stderr)
+        return 2
+    wanted = set(argv)
+    unknown = wanted - {b.name for b in BEDS}
+    if unknown:
+        print(f"unknown bed files: {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as d:
+        for bed in BEDS:
+            if wanted and bed.name not in wanted:
+                continue
+            truth = write(bed, Path(d))
+            size = (HERE / truth["audio"]).stat().st_size
+            print(f"{bed.name}: {truth['duration_s']:.1f} s, {truth['num_speakers']} spk, {bed.split}, "
+                  f"{size / 1e6:.2f} MB, {', '.join(truth['conditions'])}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
