@@ -42,7 +42,11 @@ def _render(audio_id: str, fmt: str) -> str:
         raise Failed(f"no materialized transcript for {audio_id}")
     if fmt == "path":
         return f"{result.meta.path}\n"
-    return render(fmt, result.segments, audio_id=audio_id, duration_s=result.meta.duration_s, language=result.meta.language)
+    meta = result.meta
+    return render(
+        fmt, result.segments, audio_id=audio_id, duration_s=meta.duration_s, language=meta.language,
+        speaker_count=meta.speaker_count,
+    )
 
 
 def _run_options(fields: dict):

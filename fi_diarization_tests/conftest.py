@@ -70,7 +70,10 @@ def questions_answer(request: dict) -> dict:
     document = json.loads(request["messages"][-1]["content"].removeprefix("<transcript>").removesuffix("</transcript>"))
     samples = {s["speaker"]: s["said"] for s in document["speakers"]}
     doctor = max(speakers, key=lambda s: samples.get(s, "").count("?"))
-    return {"speakers": [{"speaker": s, "role": roles[0] if s == doctor else roles[1]} for s in speakers]}
+    return {
+        "speakers": [{"speaker": s, "role": roles[0] if s == doctor else roles[1]} for s in speakers],
+        "speaker_count": len(speakers),
+    }
 
 
 @dataclass

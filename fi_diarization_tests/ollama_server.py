@@ -13,10 +13,14 @@ DEFAULT_MODEL = "qwen2.5:7b-instruct-q4_0"
 
 
 def schema_answer(request: dict) -> dict:
-    """A valid reply built from the request's `format` schema: speaker i gets role i (mod roles)."""
+    """A valid reply built from the request's `format` schema: speaker i gets role i (mod roles),
+    and the text is said to hold as many people as there are speaker ids."""
     item = request["format"]["properties"]["speakers"]["items"]["properties"]
     speakers, roles = item["speaker"]["enum"], item["role"]["enum"]
-    return {"speakers": [{"speaker": s, "role": roles[i % len(roles)]} for i, s in enumerate(speakers)]}
+    return {
+        "speakers": [{"speaker": s, "role": roles[i % len(roles)]} for i, s in enumerate(speakers)],
+        "speaker_count": len(speakers),
+    }
 
 
 class FakeOllama:

@@ -37,8 +37,10 @@ def transcribed(cli_env):
 
 def test_transcribe_prints_only_json_on_stdout(transcribed):
     doc = json.loads(transcribed.stdout)
-    assert set(doc) == {"audio_id", "duration_s", "language", "speakers", "segments"}
+    assert set(doc) == {"audio_id", "duration_s", "language", "speakers", "segments", "speaker_count"}
     assert doc["language"] == "en" and doc["duration_s"] == pytest.approx(29.607, abs=0.01)
+    count = doc["speaker_count"]
+    assert count["source"] == "estimated" and count["count"] == 2 and 0.5 <= count["confidence"] <= 1
     assert [s["speaker"] for s in doc["speakers"]] == ["SPEAKER_00", "SPEAKER_01"]
     assert all(s["role"] is None for s in doc["speakers"])  # nothing listens at OLLAMA_HOST
     assert "good morning" in " ".join(s["text"] for s in doc["segments"]).lower()

@@ -1,6 +1,7 @@
 """The code location as Dagster loads it: validation, config, instance settings, the daemon."""
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from fi_diarization.definitions import JOB_NAME, defs
 from fi_diarization.options import RunOptions
@@ -98,3 +100,24 @@ def test_the_daemon_alone_processes_a_new_upload(tmp_path):
     assert status.stdout.count("\tdone") == 1 and len(status.stdout.splitlines()) == 1
     with_env = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     assert len(with_env.get_runs()) == 1
+
+
+@pytest.mark.parametrize(
+    "fields, why",
+    [
+        ({"num_speakers": 0}, "num_speakers"),
+        ({"min_speakers": 3, "max_speakers": 2}, "min_speakers (3) is above max_speakers (2)"),
+        ({"roles": []}, "roles"),
+        ({"roles": ["doctor", "doctor"]}, "distinct"),
+        ({"roles": ["doctor", " "]}, "distinct"),
+    ],
+)
+def test_run_options_are_validated_once_for_every_entry_point(fields, why):
+    from pydantic import ValidationError
+
+    from fi_diarization.defs.config import TranscriptionConfig
+
+    # The launchpad's config class is the same model: it refuses exactly what the CLI refuses.
+    for model in (RunOptions, TranscriptionConfig):
+        with pytest.raises(ValidationError, match=re.escape(why)):
+            model(**fields)

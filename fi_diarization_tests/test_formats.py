@@ -41,7 +41,7 @@ def consult() -> pd.DataFrame:
 def test_json_has_exactly_the_spec_shape(consult):
     out = formats.to_json(consult, **META)
     doc = json.loads(out)
-    assert set(doc) == {"audio_id", "duration_s", "language", "speakers", "segments"}
+    assert set(doc) == {"audio_id", "duration_s", "language", "speakers", "segments", "speaker_count"}
     assert doc["audio_id"] == "consulta_es"
     assert doc["duration_s"] == 22.391
     assert doc["language"] == "es"
@@ -184,6 +184,7 @@ def test_empty_transcript(fmt, frame):
             "language": "en",
             "speakers": [],
             "segments": [],
+            "speaker_count": None,
         }
     elif fmt == "table":
         assert "speaker" in out and "no speech" in out

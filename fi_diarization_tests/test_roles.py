@@ -54,7 +54,7 @@ def resource(server, **overrides) -> OllamaResource:
 
 
 def fixed(mapping: dict[str, str]):
-    return lambda request: {"speakers": [{"speaker": s, "role": r} for s, r in mapping.items()]}
+    return lambda request: {"speakers": [{"speaker": s, "role": r} for s, r in mapping.items()], "speaker_count": len(mapping)}
 
 
 def closed_port() -> int:
@@ -100,7 +100,7 @@ def test_spanish_roles_are_configurable(ollama_server):
     ollama_server.answer = fixed({"SPEAKER_00": "médico", "SPEAKER_01": "paciente"})
     labels = label_roles(resource(ollama_server), segments(CONSULTA), roles=("médico", "paciente"), language="es")
 
-    assert labels == type(labels)({"SPEAKER_00": "médico", "SPEAKER_01": "paciente"}, None)
+    assert labels == type(labels)({"SPEAKER_00": "médico", "SPEAKER_01": "paciente"}, None, 2)
     role_enum = ollama_server.requests[0]["format"]["properties"]["speakers"]["items"]["properties"]["role"]["enum"]
     assert role_enum == ["médico", "paciente"]
 
@@ -177,6 +177,10 @@ def test_non_ollama_body_is_a_failed_answer(ollama_server):
         ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}] * 2}, "labelled twice"),
         ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor", "note": "x"}]}, "not {speaker, role}"),
         ({"roles": {"SPEAKER_00": "doctor"}}, "only 'speakers'"),
+        ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT]}, "speaker_count None"),
+        ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT], "speaker_count": 0}, "speaker_count 0"),
+        ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT], "speaker_count": "2"}, "speaker_count '2'"),
+        ({"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT], "speaker_count": True}, "speaker_count True"),
     ],
 )
 def test_off_schema_answer_is_refused(ollama_server, reply, why):
@@ -188,7 +192,7 @@ def test_off_schema_answer_is_refused(ollama_server, reply, why):
 
 
 def test_good_answer_after_a_bad_one_succeeds(ollama_server):
-    replies = iter(["not json at all", {"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT]}])
+    replies = iter(["not json at all", {"speakers": [{"speaker": "SPEAKER_00", "role": "doctor"}, PATIENT], "speaker_count": 2}])
     ollama_server.answer = lambda request: next(replies)
     labels = label_roles(resource(ollama_server, retries=1), segments(CONSULTA))
 
@@ -221,7 +225,9 @@ def test_samples_span_the_whole_conversation():
 
 def test_validate_reply_returns_speaker_order():
     reply = {"speakers": [{"speaker": "B", "role": "patient"}, {"speaker": "A", "role": "doctor"}]}
-    assert list(validate_reply(reply, ["A", "B"], DEFAULT_ROLES).items()) == [("A", "doctor"), ("B", "patient")]
+    reply["speaker_count"] = 2
+    roles, count = validate_reply(reply, ["A", "B"], DEFAULT_ROLES)
+    assert list(roles.items()) == [("A", "doctor"), ("B", "patient")] and count == 2
 
 
 def test_system_message_never_holds_transcript_text():

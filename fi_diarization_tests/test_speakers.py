@@ -11,7 +11,8 @@ import pytest
 
 from fi_diarization.records import Segment, Turn, Word
 from fi_diarization.speakers.clustering import cluster_speakers, relabel_by_first_appearance
-from fi_diarization.speakers.turns import assign_speakers, speaker_turns
+from fi_diarization.speakers.turns import assign_speakers
+from fi_diarization.speakers.turns import speaker_turns as turns_and_count
 from fi_diarization.speakers.embeddings import embed_windows
 from fi_diarization_tests.conftest import FIXTURES, truth
 
@@ -50,6 +51,11 @@ def turns_for(conversation):
         return cache[key]
 
     return run
+
+
+def speaker_turns(*args, **kwargs) -> list[Turn]:
+    """The turns alone (`speakers.turns.speaker_turns` also returns the count estimate)."""
+    return turns_and_count(*args, **kwargs)[0]
 
 
 def overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -172,16 +178,16 @@ def test_cluster_speakers_labels_and_arguments():
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 16))
     points = np.concatenate([c + 0.05 * rng.normal(size=(10, 16)) for c in centres[[1, 0, 2]]])
-    labels = cluster_speakers(points, num_speakers=3)
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    labels, given = cluster_speakers(points, num_speakers=3)
     assert list(labels[[0, 10, 20]]) == [0, 1, 2]
     assert len(set(labels[:10])) == len(set(labels[10:20])) == len(set(labels[20:])) == 1
-    assert cluster_speakers(points, max_speakers=2).max() <= 1
-    assert list(cluster_speakers(points[:1])) == [0]
-    assert cluster_speakers(np.zeros((0, 16))).shape == (0,)
-    with pytest.raises(ValueError):
-        cluster_speakers(points, min_speakers=3, max_speakers=2)
-    with pytest.raises(ValueError):
-        cluster_speakers(points, num_speakers=0)
+    assert (given.count, given.source, given.confidence) == (3, "given", 1.0)
+    labels, estimate = cluster_speakers(points)
+    assert (labels.max() + 1, estimate.count, estimate.source) == (3, 3, "estimated") and not estimate.unsure
+    assert cluster_speakers(points, max_speakers=2)[0].max() <= 1
+    assert list(cluster_speakers(points[:1])[0]) == [0]
+    assert cluster_speakers(np.zeros((0, 16)))[0].shape == (0,)
 
 
 def test_relabel_by_first_appearance():

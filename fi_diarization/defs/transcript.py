@@ -4,7 +4,8 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from ..records import TRANSCRIPT_SCHEMA
+from ..records import TRANSCRIPT_SCHEMA, Turn, segments_from_frame, speaker_segments_table
+from ..speakers.turns import assign_speakers
 from ..results import footer
 from .config import options_of
 from .io_manager import PARQUET
@@ -18,6 +19,16 @@ def transcript(audio: pd.DataFrame, speaker_segments: pd.DataFrame, speaker_role
     """Speaker-attributed transcript with roles: the table every reader uses."""
     record = audio.iloc[0]
     options = options_of(audio)
+    revised = [
+        Turn(float(span["start"]), float(span["end"]), str(row.speaker))
+        for row in speaker_roles.itertuples()
+        if row.turns is not None
+        for span in row.turns
+    ]
+    if revised:  # the LLM's speaker count re-clustered the voices (see `speaker_roles`)
+        pairs = assign_speakers(segments_from_frame(speaker_segments), sorted(revised, key=lambda t: t.start))
+        speaker_segments = speaker_segments_table(pairs, speaker_segments).to_pandas()
+    count = speaker_roles["count_estimate"].dropna()
     roles = dict(zip(speaker_roles["speaker"], speaker_roles["role"]))
     reasons = [r for r in speaker_roles["reason"].dropna().unique() if r]
     frame = speaker_segments.assign(role=speaker_segments["speaker"].map(roles))
@@ -33,6 +44,7 @@ def transcript(audio: pd.DataFrame, speaker_segments: pd.DataFrame, speaker_role
                 "model": options.model,
                 "roles_reason": reasons[0] if reasons else "",
                 "options": record["options"],
+                "speaker_count": count.iloc[0] if len(count) else "",
             }
         )
     )

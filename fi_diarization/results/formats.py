@@ -36,7 +36,13 @@ _RTTM_TOUCH_S = 0.001
 
 
 def render(
-    fmt: str, transcript: pd.DataFrame, *, audio_id: str, duration_s: float, language: str
+    fmt: str,
+    transcript: pd.DataFrame,
+    *,
+    audio_id: str,
+    duration_s: float,
+    language: str,
+    speaker_count: dict | None = None,
 ) -> str:
     """Renders a transcript in one of ``FORMATS``.
 
@@ -51,6 +57,7 @@ def render(
         audio_id: The audio id, used where the format names the file.
         duration_s: Duration of the audio in seconds.
         language: Language code of the transcript.
+        speaker_count: How the speaker count was reached (JSON only).
 
     Returns:
         The rendered document.
@@ -68,7 +75,8 @@ def render(
     }
     if fmt not in renderers:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return renderers[fmt](transcript, audio_id=audio_id, duration_s=duration_s, language=language)
+    extra = {"speaker_count": speaker_count} if fmt == "json" else {}
+    return renderers[fmt](transcript, audio_id=audio_id, duration_s=duration_s, language=language, **extra)
 
 
 def to_table(
@@ -106,11 +114,15 @@ def to_table(
     return buffer.getvalue()
 
 
-def to_json(transcript: pd.DataFrame, *, audio_id: str, duration_s: float, language: str) -> str:
+def to_json(
+    transcript: pd.DataFrame, *, audio_id: str, duration_s: float, language: str, speaker_count: dict | None = None
+) -> str:
     """Renders the JSON document fixed by the spec's "Results" section.
 
     Speakers are listed by first appearance, each with its first known role;
-    a missing role is ``null``; times are rounded to the millisecond.
+    a missing role is ``null``; times are rounded to the millisecond. The extra
+    ``speaker_count`` key says how the count was reached (given / estimated /
+    llm) and how sure the estimate was.
     """
     segments = _segments(transcript)
     roles: dict[str, str | None] = {}
@@ -123,6 +135,7 @@ def to_json(transcript: pd.DataFrame, *, audio_id: str, duration_s: float, langu
         "language": language,
         "speakers": [{"speaker": speaker, "role": role} for speaker, role in roles.items()],
         "segments": segments,
+        "speaker_count": speaker_count,
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 

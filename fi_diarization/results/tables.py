@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +31,25 @@ class ResultMeta:
     model: str
     roles_reason: str
     options: str
+    speaker_count: dict | None = None  # how the count was reached; see `speakers.CountEstimate`
 
     def notices(self) -> list[str]:
         """One-line notices a person should see with this result."""
-        return [self.roles_reason] if self.roles_reason else []
+        notes = [self.roles_reason] if self.roles_reason else []
+        count = self.speaker_count or {}
+        if count.get("source") == "estimated" and count.get("alternative") is not None:
+            notes.append(
+                f"{self.audio_id}: {count['count']} speaker(s) estimated, unsure (confidence "
+                f"{count['confidence']:.2f}) against {count['alternative']}: if you know the count, "
+                f"run again with --num-speakers N"
+            )
+        elif count.get("source") == "llm":
+            notes.append(
+                f"{self.audio_id}: the voices sounded like one speaker (confidence {count['confidence']:.2f}); "
+                f"the LLM's reading of the text found {count['count']}, and the turns follow it "
+                f"(--num-speakers N fixes the count)"
+            )
+        return notes
 
 
 @dataclass(frozen=True)
@@ -72,6 +88,7 @@ def result_meta(audio_id: str, settings: Settings | None = None) -> ResultMeta |
         model=meta.get("model", ""),
         roles_reason=meta.get("roles_reason", ""),
         options=meta.get("options", "{}"),
+        speaker_count=json.loads(meta["speaker_count"]) if meta.get("speaker_count") else None,
     )
 
 

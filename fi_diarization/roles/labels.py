@@ -58,8 +58,17 @@ a role. Allowed roles (use these exact strings, nothing else):
 {roles}
 
 Use who asks and who answers, who describes their own symptoms and who talks about someone \
-else. Answer only with JSON matching the given schema: \
-{{"speakers": [{{"speaker": "<speaker id>", "role": "<role>"}}, ...]}}."""
+else.
+
+The speaker ids come from the voices and may be wrong: one id can hold two people whose voices \
+sound alike. Also say how many distinct people speak in the whole conversation, judging only \
+from the text (questions and their answers, greetings, who says "you" to whom): \
+"speaker_count", an integer from 1 to {max_count}.
+
+Answer only with JSON matching the given schema: \
+{{"speakers": [{{"speaker": "<speaker id>", "role": "<role>"}}, ...], "speaker_count": <n>}}."""
+
+MAX_LLM_SPEAKER_COUNT = 8
 
 _TURN_CLIP = 300  # one long monologue must not fill a speaker's whole sample
 _SEP = "\n"
@@ -71,6 +80,7 @@ class RoleLabels:
 
     roles: dict[str, str | None]  # speaker -> role, None when no valid answer
     reason: str | None  # None on success; one line otherwise
+    speaker_count: int | None = None  # how many people the LLM hears in the text, when it answered
 
 
 def role_schema(speakers: list[str], roles: Sequence[str]) -> dict:
@@ -92,9 +102,10 @@ def role_schema(speakers: list[str], roles: Sequence[str]) -> dict:
                     "required": ["speaker", "role"],
                     "additionalProperties": False,
                 },
-            }
+            },
+            "speaker_count": {"type": "integer", "minimum": 1, "maximum": MAX_LLM_SPEAKER_COUNT},
         },
-        "required": ["speakers"],
+        "required": ["speakers", "speaker_count"],
         "additionalProperties": False,
     }
 
@@ -180,15 +191,15 @@ def build_messages(
     # Escaping < and > keeps "</transcript>" in what someone said from closing the block.
     data = json.dumps(document, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e")
     return [
-        {"role": "system", "content": _SYSTEM.format(roles=role_lines)},
+        {"role": "system", "content": _SYSTEM.format(roles=role_lines, max_count=MAX_LLM_SPEAKER_COUNT)},
         {"role": "user", "content": f"<transcript>\n{data}\n</transcript>"},
     ]
 
 
-def validate_reply(reply: dict, speakers: list[str], roles: Sequence[str]) -> dict[str, str]:
-    """Speaker -> role from a reply; ValueError for anything outside the schema."""
-    if not isinstance(reply, dict) or set(reply) != {"speakers"}:
-        raise ValueError(f"expected an object with only 'speakers', got {str(reply)[:80]}")
+def validate_reply(reply: dict, speakers: list[str], roles: Sequence[str]) -> tuple[dict[str, str], int]:
+    """Speaker -> role, and the speaker count, from a reply; ValueError for anything outside the schema."""
+    if not isinstance(reply, dict) or "speakers" not in reply or not set(reply) <= {"speakers", "speaker_count"}:
+        raise ValueError(f"expected an object with only 'speakers' and 'speaker_count', got {str(reply)[:80]}")
     items = reply["speakers"]
     if not isinstance(items, list):
         raise ValueError("'speakers' is not a list")
@@ -207,7 +218,10 @@ def validate_reply(reply: dict, speakers: list[str], roles: Sequence[str]) -> di
     missing = [s for s in speakers if s not in out]
     if missing:
         raise ValueError(f"no role for {', '.join(missing)}")
-    return {s: out[s] for s in speakers}
+    count = reply.get("speaker_count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_LLM_SPEAKER_COUNT:
+        raise ValueError(f"speaker_count {repr(count)[:20]} is not an integer from 1 to {MAX_LLM_SPEAKER_COUNT}")
+    return {s: out[s] for s in speakers}, count
 
 
 def label_roles(
@@ -228,7 +242,7 @@ def label_roles(
         return RoleLabels({s: None for s in speakers}, "no transcript text to label roles from")
     messages = build_messages(samples, roles, language, dialogue_excerpt(segments))
     try:
-        labels = ollama.chat_json(
+        labels, count = ollama.chat_json(
             messages, role_schema(speakers, roles), validate=lambda r: validate_reply(r, speakers, roles)
         )
     except LLMUnavailable as err:
@@ -237,4 +251,4 @@ def label_roles(
         logging.getLogger(__name__).exception("role labelling failed")
         reason = " ".join(f"role labelling failed: {type(err).__name__}: {err}".split())[:200]
         return RoleLabels({s: None for s in speakers}, reason)
-    return RoleLabels(labels, None)
+    return RoleLabels(labels, None, count)

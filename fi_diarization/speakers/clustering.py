@@ -2,17 +2,56 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-
-__all__ = ["cluster_speakers", "relabel_by_first_appearance"]
+__all__ = ["CountEstimate", "cluster_speakers", "second_opinion", "relabel_by_first_appearance"]
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
-# Centroid cosine above which two clusters are one voice. Measured on espeak-ng voices:
-# two-way splits of one voice 0.78-0.96 (5 % below 0.845), distinct voices 0.52-0.89.
-_SAME_SPEAKER_SIMILARITY = 0.86
+_MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
+# Two clusters are one voice when their centroids are less than this many times as far apart
+# as one voice's own windows would put them by chance (see `_separation`). Measured on the
+# human-voice bed's tune files (Festival voices of real people) and the espeak-ng fixtures:
+# clusters of one person merged at 0.57-1.71, different people stood apart at 2.48-7.5 (the
+# lowest: two of three voices talking over each other; whole-file two-speaker splits >= 4.3).
+_SEPARATION_THRESHOLD = 2.0
+_EXTRA_CLUSTERS = 1  # start above the eigengap's count: its undercount (3 voices as 2) is not undone by merging
+_DEFAULT_NOISE = 0.15  # the noise scale when no cluster is big enough to measure it (bed median 0.15)
+_MAX_CLUSTERED = 800  # longer files cluster block averages (affinity and eigensolver stay small)
+_CONFIDENCE_SCALE = 0.1  # log-ratio margin that makes a decision ~73 % sure
+_UNSURE = 0.75  # below this confidence the other count is worth a look
+
+
+@dataclass(frozen=True)
+class CountEstimate:
+    """How the speaker count was reached, with the evidence."""
+
+    count: int
+    source: str  # "given" | "estimated" | "llm"
+    confidence: float  # 1.0 when given; else how clear the closest decision was (0.5 = a coin toss)
+    alternative: int | None = None  # the count it was unsure against, when unsure
+    separation: float | None = None  # the deciding separation ratio (threshold 2.0)
+
+    @property
+    def unsure(self) -> bool:
+        return self.confidence < _UNSURE
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CountEstimate":
+        return cls(**{k: data.get(k) for k in ("count", "source", "confidence", "alternative", "separation")})
+
+    def as_dict(self) -> dict:
+        return {
+            "count": self.count,
+            "source": self.source,
+            "confidence": round(self.confidence, 3),
+            "alternative": self.alternative,
+            "separation": None if self.separation is None else round(self.separation, 3),
+        }
+
 
 def _clusterer(min_clusters: int, max_clusters: int):
     # Rebuilt per call: configs.turntodiarize_clusterer is a shared instance whose AutoTune
@@ -44,72 +83,172 @@ def cluster_speakers(
     num_speakers: int | None = None,
     min_speakers: int = 1,
     max_speakers: int = 8,
-) -> np.ndarray:
-    """Cluster window embeddings into speakers.
+    *,
+    smoothed: np.ndarray | None = None,
+) -> tuple[np.ndarray, CountEstimate]:
+    """Cluster window embeddings into speakers, estimating the count unless it is given.
 
-    Spectral clustering with spectralcluster's Turn-to-Diarize configuration (auto-tuned
-    affinity pruning, eigengap count). Without a fixed count, clusters whose centroids are
-    near-duplicates are then merged, which is also how a single speaker is recognised.
+    Spectral clustering (spectralcluster's Turn-to-Diarize configuration) on the smoothed
+    embeddings proposes one cluster more than its eigengap finds. Then the closest pair of
+    clusters is merged while it fails the separation test: the distance between the two
+    centroids of the raw embeddings, over the distance that splitting one voice would give
+    clusters of those sizes by chance (measured on the clusters themselves, so it adapts to
+    the voice family and the recording). A last two-way test decides between one speaker and
+    two. The estimate's confidence is how far the closest decision was from the threshold.
 
     Args:
-        embeddings: ``[n, d]`` speaker embeddings.
+        embeddings: ``[n, d]`` L2-normalised speaker embeddings (raw windows).
         num_speakers: Exact number of speakers, when known.
         min_speakers: Lower bound on the estimated count.
         max_speakers: Upper bound on the estimated count.
+        smoothed: The embeddings averaged with their neighbours, which cluster more steadily;
+            defaults to `embeddings`.
 
     Returns:
-        An int label per embedding, ``0..k-1`` in order of first appearance.
+        An int label per embedding, ``0..k-1`` in order of first appearance, and the estimate.
     """
+    source = "given" if num_speakers is not None else "estimated"
     if num_speakers is not None:
-        if num_speakers < 1:
-            raise ValueError(f"num_speakers must be at least 1, got {num_speakers}")
         min_speakers = max_speakers = num_speakers
-    if min_speakers < 1 or max_speakers < min_speakers:
-        raise ValueError(f"need 1 <= min_speakers <= max_speakers, got {min_speakers}, {max_speakers}")
-    embeddings = np.asarray(embeddings, dtype=np.float64)
-    n = len(embeddings)
+    raw = np.asarray(embeddings, dtype=np.float64)
+    steady = raw if smoothed is None else np.asarray(smoothed, dtype=np.float64)
+    n = len(raw)
     high = min(max_speakers, n)
     low = min(min_speakers, high)
     if high <= 1:
-        return np.zeros(n, dtype=int)
-    if n < _MIN_SPECTRAL:
+        return np.zeros(n, dtype=int), CountEstimate(min(n, 1), source, 1.0)
+    blocks = _blocks(n)
+    raw_b, steady_b = _block_means(raw, blocks), _block_means(steady, blocks)
+    if low == high:
+        labels = _initial(steady_b, high, high)
+        estimate = CountEstimate(int(labels.max()) + 1, source, 1.0)
+    else:
+        labels, estimate = _estimate(raw_b, steady_b, low, high)
+    if len(blocks) < n:  # every window to the nearest cluster centroid
+        labels = _nearest(steady, steady_b, labels)
+    return _first_appearance(labels), estimate
+
+
+def _blocks(n: int) -> list[np.ndarray]:
+    """Consecutive windows averaged together so that at most `_MAX_CLUSTERED` items are clustered."""
+    size = max(1, math.ceil(n / _MAX_CLUSTERED))
+    return [np.arange(i, min(n, i + size)) for i in range(0, n, size)]
+
+
+def _block_means(x: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    if len(blocks) == len(x):
+        return x
+    means = np.stack([x[b].mean(axis=0) for b in blocks])
+    return means / np.linalg.norm(means, axis=1, keepdims=True)
+
+
+def _nearest(x: np.ndarray, items: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    keys = np.unique(labels)
+    centroids = np.stack([items[labels == k].mean(axis=0) for k in keys])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    return keys[(x @ centroids.T).argmax(axis=1)]
+
+
+def _initial(steady: np.ndarray, low: int, high: int) -> np.ndarray:
+    if len(steady) < _MIN_SPECTRAL:
         from sklearn.cluster import AgglomerativeClustering
 
-        labels = AgglomerativeClustering(n_clusters=high, metric="cosine", linkage="average").fit_predict(embeddings)
-    else:
-        # min_clusters=1 would route through spectralcluster's GMM single-speaker test,
-        # which misjudged both monologues and similar voices here; the merge below decides.
-        labels = _clusterer(max(2, low), high).predict(embeddings)
-    if low < high:
-        labels = _merge_similar(embeddings, labels, low)
-    if low == 1 and labels.max() > 0 and n >= _MIN_SPECTRAL:
-        # Merging many small, noisy clusters can stall above one; a plain two-way split
-        # of a single voice still has near-duplicate halves.
-        halves = _clusterer(2, 2).predict(embeddings)
-        if _centroid_similarity(embeddings, halves == 0, halves == 1) > _SAME_SPEAKER_SIMILARITY:
-            labels = np.zeros(n, dtype=int)
-    return _first_appearance(labels)
+        return AgglomerativeClustering(n_clusters=high, metric="cosine", linkage="average").fit_predict(steady)
+    # min_clusters=1 would route through spectralcluster's GMM single-speaker test, which
+    # misjudged both monologues and similar voices here; the separation test decides that.
+    return _clusterer(max(2, low), high).predict(steady)
 
 
-def _centroid_similarity(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    x, y = embeddings[a].mean(axis=0), embeddings[b].mean(axis=0)
-    return float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+def _cosine_distance(raw: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    x, y = raw[a].mean(axis=0), raw[b].mean(axis=0)
+    return 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
 
 
-def _merge_similar(embeddings: np.ndarray, labels: np.ndarray, min_clusters: int) -> np.ndarray:
-    labels = labels.copy()
-    while True:
-        keys = np.unique(labels)
-        if len(keys) <= min_clusters:
-            return labels
-        centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in keys])
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
-        similarity = centroids @ centroids.T
-        np.fill_diagonal(similarity, -1.0)
-        i, j = np.unravel_index(similarity.argmax(), similarity.shape)
-        if similarity[i, j] <= _SAME_SPEAKER_SIMILARITY:
-            return labels
-        labels[labels == keys[j]] = keys[i]
+def _noise_scale(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) -> float:
+    """How far apart chance puts the two halves of one voice, per 1/sqrt(windows).
+
+    Each cluster is split in two by the same clustering; a split of `m` windows into halves
+    of `m/2` has its centroids about `c * 2/sqrt(m)` apart by chance alone (measured on the
+    bed's monologue and single speakers: 0.4/sqrt(m) for people), so `c` is what is left.
+    """
+    scales = []
+    for k in np.unique(labels):
+        members = np.flatnonzero(labels == k)
+        if len(members) < _MIN_SELF_SPLIT:
+            continue
+        halves = _clusterer(2, 2).predict(steady[members])
+        if halves.min() == halves.max():
+            continue
+        distance = _cosine_distance(raw[members], halves == 0, halves == 1)
+        scales.append(distance * math.sqrt(len(members)) / 2)
+    return float(np.median(scales)) if scales else _DEFAULT_NOISE
+
+
+def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: float) -> float:
+    a, b = labels == i, labels == j
+    return _cosine_distance(raw, a, b) / (noise * math.sqrt(1 / a.sum() + 1 / b.sum()))
+
+
+def _estimate(raw: np.ndarray, steady: np.ndarray, low: int, high: int) -> tuple[np.ndarray, CountEstimate]:
+    labels = _initial(steady, low, high)
+    found = int(labels.max()) + 1
+    start = min(high, found + _EXTRA_CLUSTERS)
+    if start > found and len(steady) >= _MIN_SPECTRAL:
+        labels = _clusterer(start, start).predict(steady)
+    # Measured once, on the finest clusters: merging two people into one would inflate it.
+    noise = _noise_scale(raw, steady, labels)
+    merged, kept = [], []  # separations of the merges made, and of the pair that was kept apart
+    while len(keys := np.unique(labels)) > max(low, 1):
+        ratio, i, j = min(
+            (_separation(raw, labels, a, b, noise), a, b) for x, a in enumerate(keys) for b in keys[x + 1 :]
+        )
+        if ratio >= _SEPARATION_THRESHOLD:
+            kept.append(ratio)
+            break
+        merged.append(ratio)
+        labels = np.where(labels == j, i, labels)
+    if low <= 1 and len(np.unique(labels)) == 2 and len(steady) >= _MIN_SPECTRAL:
+        # Merging can stall above one on a monologue; a fresh two-way split says it plainly.
+        halves = _clusterer(2, 2).predict(steady)
+        if halves.min() != halves.max():
+            ratio = _separation(raw, halves, 0, 1, noise)
+            if ratio < _SEPARATION_THRESHOLD:
+                labels = np.zeros(len(labels), dtype=int)
+                merged.append(ratio)
+                kept = []
+            else:
+                kept.append(ratio)
+    count = len(np.unique(labels))
+    return labels, _confidence(count, merged[-1:], kept, low, high)
+
+
+def _confidence(count: int, merged: list[float], kept: list[float], low: int, high: int) -> CountEstimate:
+    """The decision closest to the threshold sets the confidence, and names the other count."""
+    candidates = [(abs(math.log(r / _SEPARATION_THRESHOLD)), r, count + 1) for r in merged if count < high]
+    candidates += [(abs(math.log(r / _SEPARATION_THRESHOLD)), r, count - 1) for r in kept if count > low]
+    if not candidates:
+        return CountEstimate(count, "estimated", 1.0)
+    margin, ratio, other = min(candidates)
+    confidence = 1.0 / (1.0 + math.exp(-margin / _CONFIDENCE_SCALE))
+    return CountEstimate(count, "estimated", confidence, other if confidence < _UNSURE else None, ratio)
+
+
+def second_opinion(
+    estimate: CountEstimate | None, llm_count: int | None, min_speakers: int, max_speakers: int
+) -> int | None:
+    """The count an LLM's reading of the text overrules the acoustic estimate with, if any.
+
+    Only an estimate (never a given count) of one speaker that was itself unsure gives way:
+    two voices heard as one leave no turns at all, the worst error, while the text still shows
+    who asks and who answers. The LLM's count must lie within the requested bounds.
+    """
+    if estimate is None or llm_count is None or estimate.source != "estimated":
+        return None
+    if estimate.count != 1 or not estimate.unsure:
+        return None
+    if not max(2, min_speakers) <= llm_count <= max_speakers:
+        return None
+    return llm_count
 
 
 def _first_appearance(labels: Sequence[Hashable]) -> np.ndarray:

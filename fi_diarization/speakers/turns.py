@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ..audio.samples import VadSettings
 from ..records import Segment, Turn, Word
-from .clustering import cluster_speakers, relabel_by_first_appearance
+from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
 from .embeddings import embed_windows
 
-__all__ = ["SPEAKER_VAD", "speaker_turns", "assign_speakers"]
+__all__ = ["SPEAKER_VAD", "speaker_turns", "turns_from_windows", "assign_speakers"]
 
 # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
 SPEAKER_VAD = VadSettings(min_silence_ms=300, speech_pad_ms=100)
@@ -93,7 +95,7 @@ def speaker_turns(
     num_speakers: int | None = None,
     min_speakers: int = 1,
     max_speakers: int = 8,
-) -> list[Turn]:
+) -> tuple[list[Turn], CountEstimate]:
     """Find who speaks when in the voiced regions.
 
     Embedding windows never cross a region boundary, so regions that split at pauses of
@@ -101,23 +103,43 @@ def speaker_turns(
     change inside a region is placed to within about half a second (windows step 0.5 s).
 
     Args:
-        audio: Mono float32 waveform at 16 kHz.
+        audio: Mono float32 waveform at 16 kHz (an array or a memory map).
         regions: Voiced spans in seconds.
         num_speakers: Exact number of speakers, when known.
         min_speakers: Lower bound on the estimated count.
         max_speakers: Upper bound on the estimated count.
 
     Returns:
-        Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance.
+        Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance,
+        and how the count was reached.
     """
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
     embeddings, spans = embed_windows(audio, regions)
+    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers)
+
+
+def turns_from_windows(
+    regions: list[tuple[float, float]],
+    embeddings: np.ndarray,
+    spans: np.ndarray,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+) -> tuple[list[Turn], CountEstimate]:
+    """`speaker_turns` from window embeddings already computed (`embed_windows`)."""
     if len(embeddings) == 0:
-        return []
-    labels = cluster_speakers(_smooth_embeddings(embeddings, spans), num_speakers, min_speakers, max_speakers)
+        return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
+    labels, estimate = cluster_speakers(
+        embeddings, num_speakers, min_speakers, max_speakers, smoothed=_smooth_embeddings(embeddings, spans)
+    )
     runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
     names = relabel_by_first_appearance([k for _, _, k in runs])
-    return [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
+    turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
+    # Flicker that the track smoothing absorbed can leave fewer speakers than clusters.
+    found = len(set(names))
+    if found != estimate.count:
+        estimate = dataclasses.replace(estimate, count=found)
+    return turns, estimate
 
 
 def _overlap(a0: float, a1: float, turn: Turn) -> float:
