@@ -38,6 +38,7 @@ def der(
     hypothesis_turns: Iterable[Any],
     collar: float = 0.25,
     uem: tuple[float, float] | None = None,
+    skip_overlap: bool = False,
 ) -> float:
     """Diarization error rate (missed + false alarm + confusion) / reference speech.
 
@@ -49,6 +50,8 @@ def der(
             (``pyannote.metrics.utils.UEMSupportMixin.extrude`` removes
             ``[t - collar/2, t + collar/2]``), so it is given ``2 * collar``.
         uem: Evaluated span in seconds; defaults to the extent of both annotations.
+        skip_overlap: Leave out stretches where the reference has two speakers at once
+            (a one-speaker-at-a-time system cannot get them right).
 
     Returns:
         DER as a fraction (0.05 is 5 %).
@@ -60,7 +63,7 @@ def der(
     if uem is None:
         extent = reference.get_timeline().union(hypothesis.get_timeline()).extent()
         uem = (extent.start, extent.end)
-    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=False)
+    metric = DiarizationErrorRate(collar=2 * collar, skip_overlap=skip_overlap)
     return float(metric(reference, hypothesis, uem=Timeline([Segment(*uem)])))
 
 

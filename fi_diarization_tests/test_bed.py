@@ -1,0 +1,137 @@
+"""Who spoke, on human voices: the speaker stage on the Festival bed, and the LLM's second opinion.
+
+The bed (fi_diarization_tests/bed/) holds conversations voiced by Festival voices built from
+recordings of real people, with exact truth. The separation threshold was set on the "tune"
+files only; the "check" files were first run after it was fixed (benchmarks/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fi_diarization_tests.bed import bed_files
+from fi_diarization_tests.conftest import TEST_MODEL, project_env
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from diarization_metrics import der  # noqa: E402
+
+BED = {Path(t["path"]).stem: t for t in bed_files()}
+CLI = [str(Path(sys.executable).with_name("fi-diarization"))]
+
+# Measured misses, kept visible (strict: a fix turns them into failures to update).
+KNOWN = {
+    # slt + dita through 300-3400 Hz with white noise at 10 dB: the voices are not told apart
+    # even with the count given (DER 31 %); the estimate says 1, unsure (0.55) against 2, and
+    # the LLM's count is what recovers it (test_llm_count_overrules_an_unsure_single_speaker).
+    "en_women_2spk_short": "telephone band + 10 dB white noise: two women heard as one (unsure)",
+    # slt + lp, telephone band + 15 dB white noise: count right, turns 9 % off with the count given.
+    "en_women_2spk_check": "telephone band + 15 dB white noise: DER 9 % with the count given",
+}
+
+
+@pytest.fixture(scope="module")
+def windows():
+    """Decoded audio, VAD regions and window embeddings per bed file, computed once."""
+    from faster_whisper import decode_audio
+
+    from fi_diarization.audio.samples import voiced_regions
+    from fi_diarization.speakers.embeddings import embed_windows
+    from fi_diarization.speakers.turns import SPEAKER_VAD
+
+    cache = {}
+
+    def load(name: str):
+        if name not in cache:
+            audio = decode_audio(BED[name]["path"], sampling_rate=16000)
+            regions = voiced_regions(audio, SPEAKER_VAD)
+            cache[name] = (regions, *embed_windows(audio, regions))
+        return cache[name]
+
+    return load
+
+
+def _case(name: str):
+    marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name])] if name in KNOWN else []
+    return pytest.param(name, marks=marks, id=name)
+
+
+@pytest.mark.parametrize("name", [_case(n) for n in BED])
+def test_speaker_count_and_turns_on_human_voices(name, windows):
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED[name]
+    regions, embeddings, spans = windows(name)
+    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"])
+    estimated, estimate = turns_from_windows(regions, embeddings, spans)
+    # A one-speaker-at-a-time system cannot get overlapped speech right: leave it out there.
+    overlap = any(c.startswith("overlap") for c in truth["conditions"])
+    assert der(truth["segments"], given, skip_overlap=overlap) <= 0.05
+    if truth["num_speakers"] <= 3:  # the 4-voice file: its turns must hold, the count may be off by one
+        assert (estimate.count, estimate.source) == (truth["num_speakers"], "estimated")
+    assert der(truth["segments"], estimated, skip_overlap=overlap) <= 0.10
+
+
+def test_the_bed_is_split_and_holds_the_conditions_asked_for():
+    splits = {t["split"] for t in BED.values()}
+    conditions = " ".join(c for t in BED.values() for c in t["conditions"])
+    assert splits == {"tune", "check"}
+    assert {t["num_speakers"] for t in BED.values()} == {1, 2, 3, 4}
+    assert {t["language"] for t in BED.values()} == {"en", "es"}
+    for needed in ("telephone", "noise", "same_sex_male", "same_sex_female", "overlap", "dominant", "monologue", "backchannels"):
+        assert needed in conditions, needed
+    assert any(t["num_speakers"] == 1 and t["duration_s"] >= 180 for t in BED.values())
+
+
+def test_second_opinion_rule():
+    from fi_diarization.speakers.clustering import CountEstimate, second_opinion
+
+    unsure_one = CountEstimate(1, "estimated", 0.55, 2, 1.96)
+    assert second_opinion(unsure_one, 2, 1, 8) == 2
+    assert second_opinion(CountEstimate(1, "estimated", 0.97), 2, 1, 8) is None  # a sure estimate stands
+    assert second_opinion(CountEstimate(1, "given", 1.0), 2, 1, 1) is None  # a given count is never overruled
+    assert second_opinion(CountEstimate(2, "estimated", 0.55, 3), 3, 1, 8) is None  # only one-speaker estimates
+    assert second_opinion(unsure_one, 5, 1, 4) is None  # outside the requested bounds
+    assert second_opinion(unsure_one, 1, 1, 8) is None and second_opinion(unsure_one, None, 1, 8) is None
+
+
+def _transcribe(env: dict, *args: str) -> tuple[dict, str]:
+    proc = subprocess.run(
+        CLI + ["transcribe", BED["en_women_2spk_short"]["path"], "--model", TEST_MODEL, "--format", "json", *args],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout), proc.stderr
+
+
+def test_llm_count_overrules_an_unsure_single_speaker(tmp_path):
+    from fi_diarization_tests.ollama_server import FakeOllama
+
+    truth = BED["en_women_2spk_short"]
+    env = project_env(tmp_path)
+    # Without Ollama the acoustic estimate stands, and the user is told how to fix it.
+    alone, notice = _transcribe(env)
+    assert alone["speaker_count"]["source"] == "estimated" and alone["speaker_count"]["count"] == 1
+    assert alone["speaker_count"]["alternative"] == 2 and "--num-speakers" in notice
+    with FakeOllama() as server:
+        # The LLM reads a dialogue in the text: two people.
+        server.answer = lambda request: {
+            "speakers": [{"speaker": s, "role": "other"} for s in request["format"]["properties"]["speakers"]["items"]["properties"]["speaker"]["enum"]],
+            "speaker_count": 2,
+        }
+        revised, notice = _transcribe({**env, "OLLAMA_HOST": server.url}, "--force")
+        requests = list(server.requests)
+    assert revised["speaker_count"]["source"] == "llm" and revised["speaker_count"]["count"] == 2
+    assert {s["speaker"] for s in revised["segments"]} == {"SPEAKER_00", "SPEAKER_01"}
+    assert "LLM's reading" in notice
+    # One request with the acoustic speaker, one for the roles of the two re-clustered voices.
+    assert len(requests) == 2
+    assert requests[1]["format"]["properties"]["speakers"]["items"]["properties"]["speaker"]["enum"] == ["SPEAKER_00", "SPEAKER_01"]
+    # The transcript is the data the LLM sees, never its instructions.
+    assert all("<transcript>" in r["messages"][-1]["content"] for r in requests)
+    assert truth["num_speakers"] == 2
