@@ -124,3 +124,33 @@ def test_spanish_with_the_multilingual_model(home):
     assert info.language == "es"
     assert wer(script, " ".join(result.segments["text"])) <= wer(script, plain_text) + 0.05
     assert result.segments["speaker"].nunique() == 2
+
+
+def test_a_run_decodes_the_original_once(home, monkeypatch):
+    """Intake probes, the `audio` asset decodes once; every later stage maps the samples file."""
+    import av
+    import faster_whisper
+
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.defs import audio as audio_asset
+    from fi_diarization.options import RunOptions
+    from fi_diarization.runner import run_partition
+    from fi_diarization.status import open_instance
+
+    src = FIXTURES / "consult_2spk.wav"
+    opened, decoded = [], []
+    real_open, real_decode = av.open, audio_asset.decode_to_file
+    monkeypatch.setattr(av, "open", lambda file, *a, **k: opened.append(str(file)) or real_open(file, *a, **k))
+    monkeypatch.setattr(audio_asset, "decode_to_file", lambda *a, **k: decoded.append(a[0]) or real_decode(*a, **k))
+    monkeypatch.setattr(faster_whisper, "decode_audio", lambda *a, **k: pytest.fail("a stage decoded the container"))
+
+    accepted = accept(home, src, move=False)
+    instance = open_instance(home)
+    first = run_partition(instance, accepted.audio_id, RunOptions(model=TEST_MODEL), source="test")
+    again = run_partition(instance, accepted.audio_id, RunOptions(model=TEST_MODEL, num_speakers=2), source="test")
+
+    assert first.success and again.success
+    assert [str(p) for p in decoded] == [str(accepted.path)]  # once, for both runs
+    originals = [p for p in opened if p in (str(src), str(accepted.path))]
+    assert len(originals) == 2  # the intake probe and the one decode
+    assert home.samples_file(accepted.sha256).stat().st_size > 0

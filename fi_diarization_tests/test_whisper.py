@@ -69,3 +69,37 @@ def test_model_loads_once_per_process():
     assert first is second
     assert whisper._load.cache_info().misses == 1
     assert first.device == "cpu" and first.compute_type == "int8" and not first.multilingual
+
+
+def test_chunking_keeps_the_words_plain_faster_whisper_keeps():
+    """On hard human speech (two women, telephone band, noise) the chunk plan loses no words.
+
+    Chunks are voiced regions laid end to end, as the batched pipeline's own VAD path does;
+    chunks that kept the silences between regions lost 7 WER points on such speech.
+    """
+    import jiwer
+    from faster_whisper import decode_audio
+
+    from fi_diarization.audio.samples import voiced_regions
+    from fi_diarization.speech.chunking import CHUNK_VAD, plan_chunks
+    from fi_diarization.speech.models import load_model
+    from fi_diarization.speech.transcribe import transcribe_chunks
+    from fi_diarization_tests.bed import bed_files
+    from fi_diarization_tests.conftest import TEST_MODEL
+
+    [truth] = [t for t in bed_files("tune") if t["path"].endswith("en_women_2spk_tel.flac")]
+    audio = decode_audio(truth["path"], sampling_rate=16000)
+    loaded = load_model(TEST_MODEL, threads=2)
+    plain, _ = loaded.pipeline.transcribe(audio, batch_size=8)
+    chunks = list(enumerate(plan_chunks(voiced_regions(audio, CHUNK_VAD))))
+    ours = [s for i in range(0, len(chunks), 8) for segs in transcribe_chunks(loaded, audio, chunks[i : i + 8], "en").values() for s in segs]
+
+    clean = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    reference = clean(" ".join(s["text"] for s in sorted(truth["segments"], key=lambda s: s["start"])))
+    plain_wer = jiwer.wer(reference, clean(" ".join(s.text for s in plain)))
+    our_wer = jiwer.wer(reference, clean(" ".join(s.text for s in ours)))
+    assert our_wer <= plain_wer + 0.01
+    # Times map back into the original audio: every word lies inside a voiced region.
+    regions = voiced_regions(audio, CHUNK_VAD)
+    for word in (w for s in ours for w in s.words):
+        assert any(a - 0.05 <= word.start <= word.end <= b + 0.05 for a, b in regions), word

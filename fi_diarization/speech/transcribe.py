@@ -31,8 +31,8 @@ class _TimeMap:
     def __init__(self, regions: list[tuple[float, float]]):
         bounds = _bounds(regions)
         self.starts = [a / SAMPLE_RATE for a, _ in bounds]
-        lengths = [(b - a) / SAMPLE_RATE for a, b in bounds]
-        self.offsets = list(np.cumsum([0.0, *lengths[:-1]]))
+        self.lengths = [(b - a) / SAMPLE_RATE for a, b in bounds]
+        self.offsets = list(np.cumsum([0.0, *self.lengths[:-1]]))
 
     def region(self, t: float, is_end: bool = False) -> int:
         i = bisect.bisect_left(self.offsets, t) if is_end else bisect.bisect_right(self.offsets, t)
@@ -40,7 +40,9 @@ class _TimeMap:
 
     def original(self, t: float, region: int | None = None, is_end: bool = False) -> float:
         i = self.region(t, is_end) if region is None else region
-        return round(self.starts[i] + t - self.offsets[i], 3)
+        # A word heard across the join of two regions stays inside the one it is mostly in.
+        inside = min(max(t - self.offsets[i], 0.0), self.lengths[i])
+        return round(float(self.starts[i] + inside), 3)
 
 
 def _is_hallucination(segment) -> bool:
