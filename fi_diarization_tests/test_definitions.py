@@ -32,9 +32,13 @@ def test_definitions_validate(tmp_path):
 def test_every_asset_is_partitioned_by_audio_files():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript"}
-    for key in graph.get_all_asset_keys():
+    assert keys == {"audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript",
+                    "processing_stats"}
+    for key in graph.get_all_asset_keys() - {dg.AssetKey("processing_stats")}:
         assert graph.get(key).partitions_def == audio_files
+    # The stats across files are one table, kept fresh by an automation condition.
+    stats = graph.get(dg.AssetKey("processing_stats"))
+    assert stats.partitions_def is None and stats.automation_condition is not None
 
 
 def test_launchpad_shows_one_config_block_with_defaults():

@@ -58,7 +58,7 @@ def speaker_count_in_bounds(transcript: pd.DataFrame, audio: pd.DataFrame) -> dg
     options = options_of(audio)
     low, high = (options.num_speakers,) * 2 if options.num_speakers else (options.min_speakers, options.max_speakers)
     found = int(transcript["speaker"].nunique())
-    bounds = f"{low}" if low == high else f"[{low}, {high}]"
+    bounds = f"{low}" if options.num_speakers else f"[{low}, {high}]"
     return dg.AssetCheckResult(
         # No speech has no speakers: that is the empty transcript, not a wrong count.
         passed=found == 0 or low <= found <= high,
