@@ -127,8 +127,9 @@ def stats_png(table: pd.DataFrame) -> bytes:
     counts = summary["speakers_per_file"]
     spk.bar(list(counts), list(counts.values()), color="#009E73")
     spk.set_title("files by speaker count", fontsize="medium")
-    for ax in (days, rtf_ax, spk):
-        if not ax.has_data():
+    for ax, shown in ((days, per_day), (rtf_ax, len(values)), (spk, counts)):
+        if not shown:
+            ax.set_xticks([]), ax.set_yticks([])
             ax.text(0.5, 0.5, "no files yet", transform=ax.transAxes, ha="center", va="center", color="#555555")
     return png_bytes(fig)
 
