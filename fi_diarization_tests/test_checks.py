@@ -146,3 +146,8 @@ def test_the_preview_keeps_transcript_text_as_text():
     html = MarkdownIt("commonmark").render(preview_markdown(frame))
     assert "<img" not in html and "<strong>" not in html and "<a " not in html
     assert "[00:00.00] SPEAKER_00 (doctor): see ![x](http://127.0.0.1:9/x.png) &lt;img src=x&gt; **now**" in html
+    # Under 1000 characters however long the talk: the UI shows it in the metadata table, not folded.
+    speakers = [f"SPEAKER_0{i % 2}" for i in range(40)]
+    talk = pd.DataFrame({"start": range(40), "end": range(1, 41), "speaker": speakers, "role": None, "text": [said * 5] * 40})
+    long = preview_markdown(talk)
+    assert len(long) < 1000 and long.endswith("more turns*")

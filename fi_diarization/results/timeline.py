@@ -79,11 +79,22 @@ def timeline_png(segments: pd.DataFrame, duration_s: float, roles: Sequence[str]
     return png_bytes(fig)
 
 
-def preview_markdown(segments: pd.DataFrame, turns: int = 8) -> str:
-    """The first `turns` turns as Markdown lines `[mm:ss.cc] speaker (role): text`, text escaped."""
+def preview_markdown(segments: pd.DataFrame, turns: int = 8, max_chars: int = 990, line_chars: int = 110) -> str:
+    """The first turns as Markdown lines `[mm:ss.cc] speaker (role): text`, text escaped.
+
+    At most `turns` turns of at most `line_chars` characters each, and `max_chars` in all: the
+    Dagster UI shows a Markdown value under 1000 characters in the metadata table itself and
+    folds a longer one behind a "[Show Markdown]" button.
+    """
     lines = to_txt(segments, audio_id="", duration_s=0.0, language="").splitlines()
     if not lines:
         return "*no speech*"
-    shown = [f"- {md_escape(line)}" for line in lines[:turns]]
+    shown: list[str] = []
+    for line in lines[:turns]:
+        cut = line if len(line) <= line_chars else line[: line_chars - 1].rstrip() + "…"
+        item = f"- {md_escape(cut)}"
+        if sum(len(x) + 1 for x in shown) + len(item) > max_chars - 40:  # room for the closing note
+            break
+        shown.append(item)
     more = len(lines) - len(shown)
-    return "\n".join(shown + ([f"\n*… {more} more turns*"] if more > 0 else []))
+    return "\n".join(shown + ([f"\n*… {more} more turn{'s' if more > 1 else ''}*"] if more > 0 else []))
