@@ -17,7 +17,7 @@ from fi_diarization.results.timeline import preview_markdown
 from fi_diarization.status import failure_reason
 
 CHECKS = {"words_cover_voiced_audio", "no_empty_segments", "speaker_count_in_bounds", "roles_labelled"}
-INPUTS = ("audio", "chunks", "speaker_roles", "transcript")
+INPUTS = ("audio", "chunks", "speaker_turns", "speaker_roles", "transcript")
 
 
 def evaluations(instance: dg.DagsterInstance, run_id: str) -> dict:
@@ -111,6 +111,14 @@ def test_a_speaker_count_outside_the_bounds_fails_and_blocks(planted):
     count = found["speaker_count_in_bounds"]
     assert not count.passed and count.description == "2 speakers, requested [1, 1]"
     assert not result.success
+    # Asked for three: the voices gave three, but one of them said no word. That is no wrong count.
+    planted.write("audio", [{**audio, "options": audio["options"].replace('"num_speakers":null', '"num_speakers":3')}])
+    turns = planted.rows("speaker_turns")
+    planted.write("speaker_turns", turns + [{**turns[-1], "speaker": "SPEAKER_02"}])
+    result, found = planted.run()
+    count = found["speaker_count_in_bounds"]
+    assert count.passed and count.description == "3 speakers (2 with words), requested 3"
+    assert result.success
 
 
 def test_roles_missing_after_an_answer_fail_and_a_silent_llm_warns(planted):
