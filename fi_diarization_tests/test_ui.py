@@ -70,6 +70,7 @@ def test_the_ui_shows_the_stages_the_timeline_and_the_checks(consult_run, tmp_pa
 
             page.route("**/*", only_loopback)
             expect = sync_api.expect
+            expect.set_options(timeout=90_000)  # a loaded CI machine lays the graph out slowly
 
             # The asset graph upstream of the transcript: every stage is a node.
             page.goto(f"{base}/assets/transcript?view=lineage&lineageScope=upstream&lineageDepth=8")
