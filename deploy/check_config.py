@@ -116,6 +116,9 @@ def check_instance_keys(name: str, cfg: dict[str, Any], gpu: bool) -> None:
     check(not (RUN_ENV - env_vars), f"run env_vars include {sorted(RUN_ENV)}")
     volumes = dig(lcfg, "container_kwargs", "volumes") or []
     check(any(str(v).split(":")[1] == "/data" for v in volumes), "data volume mounted at /data")
+    limits = dig(lcfg, "container_kwargs") or {}
+    check(all(limits.get(k) for k in ("mem_limit", "memswap_limit", "pids_limit")),
+          "run containers have memory, swap and process limits")
     requests = dig(lcfg, "container_kwargs", "device_requests")
     if gpu:
         check(
@@ -186,6 +189,9 @@ def check_compose(variant: str, compose: dict[str, Any], cfg: dict[str, Any], ws
         check(svc in services, f"service {svc}")
     check(bool(dig(services, "postgres", "healthcheck")), "postgres has a healthcheck")
     check(bool(dig(services, "ollama", "healthcheck")), "ollama has a healthcheck")
+    for svc, probe in (("webserver", "/server_info"), ("daemon", "liveness-check")):
+        test = dig(services, svc, "healthcheck", "test") or []
+        check(probe in " ".join(map(str, test)), f"{svc} healthcheck runs {probe}")
 
     lcfg = dig(cfg, "run_launcher", "config") or {}
     daemon_env = service_env(compose, "daemon")
@@ -340,6 +346,13 @@ def check_with_dagster(name: str, cfg_path: Path, env: dict[str, str]) -> None:
         os.environ.update(saved)
 
 
+def _bytes(size: Any) -> int:
+    """docker-py's reading of a size such as 12g."""
+    from docker.utils import parse_bytes
+
+    return parse_bytes(size)
+
+
 class _StubInstance:
     def report_engine_event(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -405,7 +418,12 @@ def check_launch_request(section: dict[str, Any], env: dict[str, str]) -> None:
           "container binds the data and dagster volumes")
     wanted = {k: env[k] for k in section["config"]["env_vars"]}
     check(all(env_sent.get(k) == v for k, v in wanted.items()), "container env = daemon env for env_vars")
-    requests = section["config"]["container_kwargs"].get("device_requests")
+    kwargs = section["config"]["container_kwargs"]
+    check(host.get("Memory") == _bytes(kwargs["mem_limit"]) and host.get("MemorySwap") == _bytes(kwargs["memswap_limit"])
+          and host.get("PidsLimit") == kwargs["pids_limit"] and host.get("CpuShares") == kwargs.get("cpu_shares"),
+          f"container limits Memory={host.get('Memory')} MemorySwap={host.get('MemorySwap')} "
+          f"PidsLimit={host.get('PidsLimit')} CpuShares={host.get('CpuShares')}")
+    requests = kwargs.get("device_requests")
     if requests:
         check(host.get("DeviceRequests") == [
             {"Driver": "nvidia", "Count": -1, "DeviceIDs": [], "Capabilities": [["gpu"]], "Options": {}}

@@ -5,6 +5,7 @@ import os
 import dagster as dg
 
 from .defs.audio import audio
+from .defs.checks import TRANSCRIPT_CHECKS
 from .defs.chunks import chunks
 from .defs.io_manager import PARQUET, ParquetIOManager
 from .defs.partitions import audio_files
@@ -12,6 +13,7 @@ from .defs.resources import OllamaResource, WhisperResource
 from .defs.roles import speaker_roles
 from .defs.sensors import build_inbox_sensor
 from .defs.speakers import speaker_segments, speaker_turns
+from .defs.stats import build_stats_sensor, processing_stats
 from .defs.transcript import transcript
 from .defs.transcription import transcription
 from .settings import apply_env_defaults, get_settings
@@ -40,9 +42,10 @@ def build_definitions() -> dg.Definitions:
         description="Transcribe one audio file end to end.",
     )
     return dg.Definitions(
-        assets=assets,
+        assets=[*assets, processing_stats],
+        asset_checks=TRANSCRIPT_CHECKS,
         jobs=[job],
-        sensors=[build_inbox_sensor(job, settings.sensor_interval_s)],
+        sensors=[build_inbox_sensor(job, settings.sensor_interval_s), build_stats_sensor(settings.sensor_interval_s)],
         resources={
             "whisper": WhisperResource(
                 device=dg.EnvVar("WHISPER_DEVICE"),

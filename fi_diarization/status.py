@@ -63,7 +63,10 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
         data = record.event_log_entry.dagster_event.step_failure_data
         if data and data.error:
             error = data.error.cause if data.error.cls_name == "DagsterExecutionStepExecutionError" and data.error.cause else data.error
-            line = error.message.strip().splitlines()[0]
+            lines = [x.strip() for x in error.message.strip().splitlines() if x.strip()]
+            line = lines[0]
+            if line.endswith(":") and len(lines) > 1:  # a blocking check names itself on the next lines
+                line = f"{line} {', '.join(lines[1:])}"
             head, sep, rest = line.partition(": ")
             return rest if sep and head.rsplit(".", 1)[-1] == error.cls_name else line
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records:

@@ -14,6 +14,7 @@ import pytest
 
 from fi_diarization.definitions import JOB_NAME, defs
 from fi_diarization.options import RunOptions
+from fi_diarization.results import load_stats
 from fi_diarization.audio.ids import audio_id_for, is_audio_id
 from fi_diarization.defs.partitions import audio_files
 from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env
@@ -34,9 +35,13 @@ def test_definitions_validate(tmp_path):
 def test_every_asset_is_partitioned_by_audio_files():
     graph = defs.resolve_asset_graph()
     keys = {key.to_user_string() for key in graph.get_all_asset_keys()}
-    assert keys == {"audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript"}
-    for key in graph.get_all_asset_keys():
+    assert keys == {"audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript",
+                    "processing_stats"}
+    for key in graph.get_all_asset_keys() - {dg.AssetKey("processing_stats")}:
         assert graph.get(key).partitions_def == audio_files
+    # The stats across files are one table, kept fresh by an automation condition.
+    stats = graph.get(dg.AssetKey("processing_stats"))
+    assert stats.partitions_def is None and stats.automation_condition is not None
 
 
 def test_launchpad_shows_one_config_block_with_defaults():
@@ -92,6 +97,10 @@ def test_the_daemon_alone_processes_a_new_upload(tmp_path):
         shutil.copy(FIXTURES / "consult_2spk.wav", inbox / "again.wav")
         while time.monotonic() < deadline and any(inbox.iterdir()):
             time.sleep(0.5)
+        # The new transcript refreshes the stats across files through their automation condition.
+        stats = Path(env["FI_DIARIZATION_HOME"]) / "storage" / "processing_stats.parquet"
+        while time.monotonic() < deadline and not stats.is_file():
+            time.sleep(1)
         time.sleep(2)
     finally:
         os.killpg(daemon.pid, signal.SIGINT)
@@ -99,7 +108,10 @@ def test_the_daemon_alone_processes_a_new_upload(tmp_path):
     status = subprocess.run([str(BIN / "fi-diarization"), "status"], env=env, capture_output=True, text=True)
     assert status.stdout.count("\tdone") == 1 and len(status.stdout.splitlines()) == 1
     with_env = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-    assert len(with_env.get_runs()) == 1
+    assert len(with_env.get_runs(filters=dg.RunsFilter(job_name=JOB_NAME))) == 1
+    assert list(load_stats(home=env["FI_DIARIZATION_HOME"])[["audio_id", "status"]].itertuples(index=False, name=None)) == [
+        (result.stem, "done")
+    ]
 
 
 @pytest.mark.parametrize(

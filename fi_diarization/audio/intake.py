@@ -15,7 +15,7 @@ from ..store import copy_atomic, write_json_atomic
 from .ids import HASH_CHARS, audio_id_for, is_audio_id
 from .probe import AudioInfo, probe, sha256_file
 
-__all__ = ["Accepted", "accept", "intake_record", "quarantine", "find_audio", "find_by_hash", "rejection", "suffix_for"]
+__all__ = ["Accepted", "accept", "intake_record", "quarantine", "find_audio", "find_by_hash", "rejection", "quarantined", "suffix_for"]
 
 _SUFFIXES = {"wav": ".wav", "flac": ".flac", "mp3": ".mp3", "ogg": ".ogg", "matroska": ".mka", "mov": ".m4a",
         "aiff": ".aiff", "caf": ".caf", "aac": ".aac"}
@@ -134,3 +134,14 @@ def rejection(settings: Settings, audio_id: str) -> str | None:
     if not is_audio_id(audio_id) or not path.is_file():
         return None
     return json.loads(path.read_text())["reason"]
+
+
+def quarantined(settings: Settings) -> list[dict]:
+    """Every quarantine record (audio_id, original_name, reason, at), oldest first."""
+    records = []
+    for path in settings.quarantine.glob("*.reason.json"):
+        try:
+            records.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return sorted(records, key=lambda r: (r.get("at", 0), r.get("audio_id", "")))

@@ -14,7 +14,9 @@ import pyarrow.parquet as pq
 from ..records import TRANSCRIPT_SCHEMA
 from ..settings import Settings, get_settings
 
-__all__ = ["load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "footer"]
+__all__ = [
+    "load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "footer", "settings_at",
+]
 
 TRANSCRIPT_ASSET = "transcript"
 
@@ -58,6 +60,12 @@ class Result:
 
     meta: ResultMeta
     segments: pd.DataFrame
+
+
+def settings_at(home: Path | None) -> Settings:
+    """The settings of this process, with the data root moved to `home` when given."""
+    settings = get_settings()
+    return settings if home is None else Settings(**{**settings.__dict__, "home": Path(home)})
 
 
 def transcript_path(audio_id: str, settings: Settings | None = None) -> Path:
@@ -119,9 +127,7 @@ def load_transcripts(audio_ids: str | Iterable[str] | None = None, *, home: Path
     Returns:
       Columns audio_id, start, end, speaker, role, text, language, model, words.
     """
-    settings = get_settings()
-    if home is not None:
-        settings = Settings(**{**settings.__dict__, "home": Path(home)})
+    settings = settings_at(home)
     folder = settings.storage / TRANSCRIPT_ASSET
     if audio_ids is None:
         paths = sorted(folder.glob("*.parquet"))
