@@ -1,7 +1,5 @@
 """The code location: every definition under `defs/`, wired into one `dg.Definitions`."""
 
-import os
-
 import dagster as dg
 
 from .defs.audio import audio
@@ -24,7 +22,7 @@ JOB_NAME = "transcribe_audio"
 def _executor() -> dg.ExecutorDefinition:
     # On a CPU one process with one loaded model beats a process (and a model load) per
     # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess.
-    if os.environ.get("FI_EXECUTOR", "in_process") == "multiprocess":
+    if get_settings().executor == "multiprocess":
         return dg.multiprocess_executor
     return dg.in_process_executor
 

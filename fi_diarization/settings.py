@@ -23,6 +23,7 @@ class Settings:
     home: Path
     max_audio_seconds: float
     sensor_interval_s: int
+    executor: str = "in_process"  # or "multiprocess" (FI_EXECUTOR)
 
     @property
     def inbox(self) -> Path:
@@ -82,4 +83,5 @@ def get_settings() -> Settings:
         home=home.resolve(),
         max_audio_seconds=float(env.get("FI_MAX_AUDIO_SECONDS") or DEFAULT_MAX_AUDIO_SECONDS),
         sensor_interval_s=int(env.get("FI_SENSOR_INTERVAL_S") or 10),
+        executor=env.get("FI_EXECUTOR") or "in_process",
     )

@@ -10,6 +10,7 @@ __all__ = [
     "HOST_TAG",
     "INVOCATION_TAG",
     "PARTITION_TAG",
+    "TRANSCRIBE_FIRST",
     "run_tags",
 ]
 
@@ -20,6 +21,11 @@ PID_TAG = "fi/pid"  # the CLI process running the job in-process (reaped when it
 HOST_TAG = "fi/host"
 INVOCATION_TAG = "fi/invocation"  # one CLI call, so its progress watcher finds the run
 PARTITION_TAG = "dagster/partition"  # Dagster's own
+
+# Op tags: the in-process executor runs ready steps in this priority order. The chunk plan and
+# Whisper go before the speaker stage, whose imports (~5 s cold, started by `audio`) then load
+# while Whisper runs instead of before it.
+TRANSCRIBE_FIRST = {"dagster/priority": "1"}
 
 
 def run_tags(audio_id: str, fingerprint: str, source: str) -> dict[str, str]:

@@ -1,5 +1,7 @@
 """The validated-audio asset: the stored file, what intake learnt of it, its samples, the options."""
 
+import os
+
 import dagster as dg
 import pyarrow as pa
 
@@ -7,6 +9,7 @@ from ..audio.intake import find_audio, intake_record
 from ..audio.probe import AudioInfo, probe, sha256_file
 from ..audio.samples import SAMPLE_RATE, decode_to_file
 from ..settings import get_settings
+from ..speakers.embeddings import prewarm
 from .config import TranscriptionConfig
 from .io_manager import PARQUET
 from .partitions import audio_files
@@ -45,6 +48,8 @@ def _facts(settings, audio_id: str, path) -> tuple[str, dict]:
 def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.Output[pa.Table]:
     """Validated audio decoded once to 16 kHz samples, with the run's options."""
     settings = get_settings()
+    if settings.executor == "in_process" and os.environ.get("FI_PREWARM", "1") == "1":
+        prewarm()  # every later step runs in this process: the speaker stack loads beside Whisper
     audio_id = context.partition_key
     path = find_audio(settings, audio_id)
     if path is None:

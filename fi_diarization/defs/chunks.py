@@ -6,6 +6,7 @@ import pyarrow as pa
 
 from ..audio.samples import load_samples, voiced_regions
 from ..speech.chunking import CHUNK_VAD, plan_chunks
+from ..tags import TRANSCRIBE_FIRST
 from .io_manager import PARQUET
 from .partitions import audio_files
 
@@ -23,7 +24,9 @@ CHUNK_SCHEMA = pa.schema(
 )
 
 
-@dg.asset(partitions_def=audio_files, group_name="transcription", kinds={"parquet"}, io_manager_key=PARQUET)
+@dg.asset(
+    partitions_def=audio_files, group_name="transcription", kinds={"parquet"}, io_manager_key=PARQUET, op_tags=TRANSCRIBE_FIRST
+)
 def chunks(audio: pd.DataFrame) -> dg.Output[pa.Table]:
     """Chunks of at most 30 s of speech, cut at silences found by Silero VAD (never mid-word)."""
     record = audio.iloc[0]

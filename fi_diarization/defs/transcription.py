@@ -15,6 +15,7 @@ from ..records import SEGMENT_SCHEMA, segments_to_table
 from ..settings import get_settings
 from ..speech.transcribe import Chunk, detect_language, transcribe_chunks
 from ..store import write_parquet_atomic
+from ..tags import TRANSCRIBE_FIRST
 from .config import options_of
 from .io_manager import PARQUET
 from .partitions import audio_files
@@ -55,7 +56,7 @@ def _chunk_file(folder: Path, regions: list[tuple[float, float]]) -> Path:
     return folder / f"{regions[0][0]:.3f}-{regions[-1][1]:.3f}-{digest}.parquet"
 
 
-@dg.op(out=dg.DynamicOut(Batch))
+@dg.op(out=dg.DynamicOut(Batch), tags=TRANSCRIBE_FIRST)
 def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd.DataFrame, whisper: WhisperResource):
     """Resolve the language once, then split the chunk plan into batches."""
     record = audio.iloc[0]
@@ -73,7 +74,7 @@ def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd
         )
 
 
-@dg.op(pool="whisper")
+@dg.op(pool="whisper", tags=TRANSCRIBE_FIRST)
 def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: WhisperResource) -> pd.DataFrame:
     """Transcribe one batch of chunks; chunks already in the chunk cache are not redone."""
     loaded = whisper.load(batch.model)
@@ -102,7 +103,7 @@ def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: Whis
     return pa.concat_tables(tables).to_pandas()
 
 
-@dg.op(out=dg.Out(io_manager_key=PARQUET))
+@dg.op(out=dg.Out(io_manager_key=PARQUET), tags=TRANSCRIBE_FIRST)
 def merge_segments(audio: pd.DataFrame, parts: list[pd.DataFrame]) -> dg.Output[pa.Table]:
     """Put every batch's segments in time order as one table."""
     frames = [p for p in parts if not p.empty]

@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_windows", "mel_spectrogram"]
+__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_windows", "mel_spectrogram", "prewarm"]
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
@@ -80,6 +80,23 @@ def _get_encoder():
 
             _encoder = VoiceEncoder("cpu", verbose=False)
     return _encoder
+
+
+def prewarm() -> threading.Thread:
+    """Load the speaker encoder and import the clustering stack in a background thread.
+
+    The speaker stage's first seconds are imports (torch and resemblyzer ~2.8 s, sklearn and
+    spectralcluster ~3 s cold, measured here); started while Whisper transcribes (CTranslate2
+    releases the GIL), they are done by the time the stage runs in the same process.
+    """
+
+    def load() -> None:
+        _get_encoder()
+        import spectralcluster  # noqa: F401
+
+    thread = threading.Thread(target=load, name="speaker-prewarm", daemon=True)
+    thread.start()
+    return thread
 
 
 def _window_starts(n_frames: int, step: int) -> list[int]:
