@@ -64,12 +64,16 @@ def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd
     planned = _chunks_of(chunks)
     language = detect_language(loaded, load_samples(record["samples_path"]), planned, options.language)
     context.log.info(f"language {language}; {len(planned)} chunks on {loaded.device}/{loaded.compute_type}")
+    if loaded.notice:
+        context.log.warning(loaded.notice)
+    device = {"device": f"{loaded.device}/{loaded.compute_type}", **({"device_notice": loaded.notice} if loaded.notice else {})}
     batches = max(1, math.ceil(len(planned) / CHUNKS_PER_BATCH))
     for b in range(batches):
         part = planned[b * CHUNKS_PER_BATCH : (b + 1) * CHUNKS_PER_BATCH]
         yield dg.DynamicOutput(
             Batch(record["audio_id"], record["samples_path"], record["sha256"], options.model, language, part),
             mapping_key=f"batch_{b:04d}",
+            metadata=device,
         )
 
 
