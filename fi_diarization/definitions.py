@@ -7,6 +7,7 @@ import dagster as dg
 from .defs.audio import audio
 from .defs.chunks import chunks
 from .defs.io_manager import PARQUET, ParquetIOManager
+from .defs.k8s import k8s_executor
 from .defs.partitions import audio_files
 from .defs.resources import OllamaResource, WhisperResource
 from .defs.roles import speaker_roles
@@ -21,9 +22,13 @@ JOB_NAME = "transcribe_audio"
 
 def _executor() -> dg.ExecutorDefinition:
     # On a CPU one process with one loaded model beats a process (and a model load) per
-    # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess.
-    if os.environ.get("FI_EXECUTOR", "in_process") == "multiprocess":
+    # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess, a Kubernetes
+    # cluster FI_EXECUTOR=k8s (a pod per step, the whisper ops on GPU nodes).
+    executor = os.environ.get("FI_EXECUTOR", "in_process")
+    if executor == "multiprocess":
         return dg.multiprocess_executor
+    if executor == "k8s":
+        return k8s_executor()
     return dg.in_process_executor
 
 

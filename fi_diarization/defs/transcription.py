@@ -17,6 +17,7 @@ from ..speech.transcribe import Chunk, detect_language, transcribe_chunks
 from ..store import write_parquet_atomic
 from .config import options_of
 from .io_manager import PARQUET
+from .k8s import WHISPER_OP_TAGS
 from .partitions import audio_files
 from .resources import WhisperResource
 
@@ -55,7 +56,7 @@ def _chunk_file(folder: Path, regions: list[tuple[float, float]]) -> Path:
     return folder / f"{regions[0][0]:.3f}-{regions[-1][1]:.3f}-{digest}.parquet"
 
 
-@dg.op(out=dg.DynamicOut(Batch))
+@dg.op(out=dg.DynamicOut(Batch), pool="whisper", tags=WHISPER_OP_TAGS)
 def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd.DataFrame, whisper: WhisperResource):
     """Resolve the language once, then split the chunk plan into batches."""
     record = audio.iloc[0]
@@ -77,7 +78,7 @@ def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd
         )
 
 
-@dg.op(pool="whisper")
+@dg.op(pool="whisper", tags=WHISPER_OP_TAGS)
 def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: WhisperResource) -> pd.DataFrame:
     """Transcribe one batch of chunks; chunks already in the chunk cache are not redone."""
     loaded = whisper.load(batch.model)
