@@ -26,7 +26,12 @@ def _executor() -> dg.ExecutorDefinition:
     # cluster FI_EXECUTOR=k8s (a pod per step, the whisper ops on GPU nodes).
     executor = os.environ.get("FI_EXECUTOR", "in_process")
     if executor == "multiprocess":
-        return dg.multiprocess_executor
+        # forkserver with the code location and faster-whisper preloaded: each step process
+        # forks from it instead of importing Dagster and the project again (spawn, the default).
+        preload = ["fi_diarization.definitions", "faster_whisper"]
+        return dg.multiprocess_executor.configured(
+            {"start_method": {"forkserver": {"preload_modules": preload}}}, name="multiprocess"
+        )
     if executor == "k8s":
         return k8s_executor()
     return dg.in_process_executor
