@@ -8,13 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..audio.samples import load_samples
 from ..records import SEGMENT_SCHEMA, segments_to_table
 from ..settings import get_settings
 from ..speech.transcribe import Chunk, detect_language, transcribe_chunks
-from ..store import write_parquet_atomic
+from ..store import read_parquet, write_parquet_atomic
 from .config import options_of
 from .io_manager import PARQUET
 from .k8s import WHISPER_OP_TAGS
@@ -89,7 +88,7 @@ def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: Whis
         (cached if path.is_file() else todo).append((chunk, path))
     if cached:
         context.log.info(f"{len(cached)} chunks from the chunk cache")
-    tables = [pq.read_table(path) for _, path in cached]
+    tables = [read_parquet(path) for _, path in cached]
     samples = load_samples(batch.samples_path) if todo else None
     done = len(cached)
     step = max(1, whisper.batch_size)
