@@ -16,6 +16,7 @@ SAMPLE_AUDIO = Path(__file__).resolve().parent / "samples" / "consult_sample.wav
 DEFAULT_OLLAMA_HOST = "http://127.0.0.1:11434"
 DEFAULT_OLLAMA_MODEL = "qwen2.5:7b-instruct-q4_0"
 DEFAULT_MAX_AUDIO_SECONDS = 14400.0
+DEFAULT_HOME = Path.home() / ".fi-diarization"
 
 
 class DataRootError(OSError):
@@ -111,7 +112,7 @@ def get_settings() -> Settings:
     """
     env = os.environ
     return Settings(
-        home=data_root(env.get("FI_DIARIZATION_HOME") or Path.home() / ".fi-diarization"),
+        home=data_root(env.get("FI_DIARIZATION_HOME") or DEFAULT_HOME),
         max_audio_seconds=float(env.get("FI_MAX_AUDIO_SECONDS") or DEFAULT_MAX_AUDIO_SECONDS),
         sensor_interval_s=int(env.get("FI_SENSOR_INTERVAL_S") or 10),
         local_cache=Path(env.get("FI_LOCAL_CACHE") or Path.home() / ".cache" / "fi-diarization" / "objects").expanduser(),

@@ -9,7 +9,7 @@ import dagster as dg
 from .audio.intake import rejection
 from .defs.partitions import audio_files
 from .results import result_meta
-from .settings import PROJECT_ROOT, Settings, data_root
+from .settings import DEFAULT_HOME, PROJECT_ROOT, Settings
 from .store import is_local
 from .tags import HOST_TAG, PARTITION_TAG, PID_TAG
 
@@ -23,7 +23,7 @@ def open_instance(settings: Settings) -> dg.DagsterInstance:
     """The project's instance: `DAGSTER_HOME`, else a folder under the data root with our dagster.yaml."""
     if not os.environ.get("DAGSTER_HOME"):
         # Dagster's instance folder is local; with the data in an object store it goes to the default root.
-        home = (settings.home if is_local(settings.home) else data_root("~/.fi-diarization")) / "dagster"
+        home = (settings.home if is_local(settings.home) else DEFAULT_HOME) / "dagster"
         home.mkdir(parents=True, exist_ok=True)
         config = PROJECT_ROOT / "dagster.yaml"
         if config.is_file() and not (home / "dagster.yaml").exists():
