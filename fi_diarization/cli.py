@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .settings import SAMPLE_AUDIO, get_settings
+from .settings import SAMPLE_AUDIO, DataRootError, get_settings
 
 __all__ = ["cli", "main"]
 
@@ -68,6 +68,16 @@ def _run_options(fields: dict):
     return options
 
 
+def _ready_settings():
+    """The settings, with the data root checked (a missing bucket is bad input, said once)."""
+    settings = get_settings()
+    try:
+        settings.ensure_dirs()
+    except DataRootError as err:
+        raise BadInput(str(err)) from None
+    return settings
+
+
 def _probe_all(paths: list[Path], settings):
     """Every file is probed before any is stored or run; one bad file stops them all."""
     from .audio.probe import RejectedAudio, probe
@@ -120,7 +130,7 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
         {"language": language, "num_speakers": num_speakers, "min_speakers": min_speakers,
          "max_speakers": max_speakers, "model": model, "roles": list(roles)}
     )
-    settings = get_settings()
+    settings = _ready_settings()
     probed = _probe_all(paths, settings)
     accepted = [accept(settings, path, move=False, info=info) for path, info in zip(paths, probed)]
     instance = open_instance(settings)
@@ -143,8 +153,7 @@ def submit(paths) -> None:
     from .audio.probe import sha256_file
     from .store import copy_atomic
 
-    settings = get_settings()
-    settings.ensure_dirs()
+    settings = _ready_settings()
     for path, info in zip(paths, _probe_all(list(paths), settings)):
         sha256 = sha256_file(path)
         existing = find_by_hash(settings, sha256)

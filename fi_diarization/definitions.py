@@ -6,6 +6,7 @@ from .defs.audio import audio
 from .defs.checks import TRANSCRIPT_CHECKS
 from .defs.chunks import chunks
 from .defs.io_manager import PARQUET, ParquetIOManager
+from .defs.k8s import k8s_executor
 from .defs.partitions import audio_files
 from .defs.resources import OllamaResource, WhisperResource
 from .defs.roles import speaker_roles
@@ -21,9 +22,18 @@ JOB_NAME = "transcribe_audio"
 
 def _executor() -> dg.ExecutorDefinition:
     # On a CPU one process with one loaded model beats a process (and a model load) per
-    # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess.
-    if get_settings().executor == "multiprocess":
-        return dg.multiprocess_executor
+    # step; a GPU host with pools above 1 sets FI_EXECUTOR=multiprocess, a Kubernetes
+    # cluster FI_EXECUTOR=k8s (a pod per step, the whisper ops on GPU nodes).
+    executor = get_settings().executor
+    if executor == "multiprocess":
+        # forkserver with the code location and faster-whisper preloaded: each step process
+        # forks from it instead of importing Dagster and the project again (spawn, the default).
+        preload = ["fi_diarization.definitions", "faster_whisper"]
+        return dg.multiprocess_executor.configured(
+            {"start_method": {"forkserver": {"preload_modules": preload}}}, name="multiprocess"
+        )
+    if executor == "k8s":
+        return k8s_executor()
     return dg.in_process_executor
 
 

@@ -9,7 +9,8 @@ import dagster as dg
 from .audio.intake import rejection
 from .defs.partitions import audio_files
 from .results import result_meta
-from .settings import PROJECT_ROOT, Settings
+from .settings import DEFAULT_HOME, PROJECT_ROOT, Settings
+from .store import is_local
 from .tags import HOST_TAG, PARTITION_TAG, PID_TAG
 
 __all__ = ["open_instance", "reap_orphans", "failure_reason", "audio_status", "known_audio_ids"]
@@ -21,7 +22,8 @@ _RUNNING = {dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING}
 def open_instance(settings: Settings) -> dg.DagsterInstance:
     """The project's instance: `DAGSTER_HOME`, else a folder under the data root with our dagster.yaml."""
     if not os.environ.get("DAGSTER_HOME"):
-        home = settings.home / "dagster"
+        # Dagster's instance folder is local; with the data in an object store it goes to the default root.
+        home = (settings.home if is_local(settings.home) else DEFAULT_HOME) / "dagster"
         home.mkdir(parents=True, exist_ok=True)
         config = PROJECT_ROOT / "dagster.yaml"
         if config.is_file() and not (home / "dagster.yaml").exists():

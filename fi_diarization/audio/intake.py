@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..settings import Settings
-from ..store import copy_atomic, write_json_atomic
+from ..store import copy_atomic, move_atomic, write_json_atomic
 from .ids import HASH_CHARS, audio_id_for, is_audio_id
 from .probe import AudioInfo, probe, sha256_file
 
@@ -92,11 +90,7 @@ def accept(settings: Settings, src: Path, *, move: bool, info: AudioInfo | None 
     audio_id = audio_id_for(src.name, sha256)
     dest = settings.audio_dir / f"{audio_id}{suffix_for(info)}"
     if move:
-        try:
-            os.replace(src, dest)
-        except OSError:  # another filesystem
-            copy_atomic(src, dest)
-            src.unlink(missing_ok=True)
+        move_atomic(src, dest)  # a rename in one local folder; an upload and delete to an object store
     else:
         copy_atomic(src, dest)
     # What intake learnt travels with the partition: the `audio` asset neither probes nor hashes again.
@@ -119,8 +113,8 @@ def quarantine(settings: Settings, src: Path, reason: str) -> str:
     except OSError:
         sha = uuid.uuid4().hex
     qid = audio_id_for(src.name if src.name else "file", sha)
-    # shutil.move copes with another filesystem; a file it cannot move stays where it was.
-    shutil.move(src, settings.quarantine / qid)
+    # Copes with another filesystem or an object store; a file it cannot move stays where it was.
+    move_atomic(src, settings.quarantine / qid)
     write_json_atomic(
         {"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()},
         settings.quarantine / f"{qid}.reason.json",

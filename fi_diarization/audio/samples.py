@@ -3,17 +3,18 @@
 The `audio` asset writes `samples/<sha256>.f32` (raw little-endian float32) beside the audio
 store; every later stage maps that file instead of decoding the container again, in whatever
 process or container it runs. Decoding streams frame groups to the file, so memory stays flat
-whatever the duration.
+whatever the duration. On an object store each machine maps its own copy, downloaded once
+into `FI_LOCAL_CACHE` (the name is the content hash, so a copy is never stale).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-from ..store import atomic_path
+from ..settings import get_settings
+from ..store import AnyPath, as_path, atomic_path, cached_local_copy, copy_atomic, is_local, local_cache_path, local_file
 
 __all__ = ["SAMPLE_RATE", "VadSettings", "decode_to_file", "load_samples", "voiced_regions"]
 
@@ -23,32 +24,36 @@ _VAD_BLOCK_S = 600.0  # Silero runs on blocks this long, so a long file never ho
 _VAD_OVERLAP_S = 30.0
 
 
-def decode_to_file(src: Path, dest: Path, demuxer: str | None = None) -> int:
+def decode_to_file(src: AnyPath, dest: AnyPath, demuxer: str | None = None) -> int:
     """Decode `src` to float32 mono 16 kHz samples in `dest` (written atomically); returns the count.
 
     The same resampling as `faster_whisper.decode_audio` (s16 mono at 16 kHz, then /32768),
     streamed: each group of frames is written as soon as it is resampled. `demuxer` is the one
-    the probe chose from the magic bytes; only local files are opened.
+    the probe chose from the magic bytes; only local files are opened (a remote original is
+    downloaded first). A remote `dest` is decoded into this machine's cache and uploaded from there.
     """
     import av
     from faster_whisper.audio import _group_frames, _ignore_invalid_frames, _resample_frames
 
+    target = dest if is_local(dest) else local_cache_path(dest, get_settings().local_cache)
     resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
     count = 0
-    with atomic_path(dest) as tmp, tmp.open("wb") as out:
+    with local_file(src) as local, atomic_path(target) as tmp, tmp.open("wb") as out:
         options = {"protocol_whitelist": "file"}
-        with av.open(str(src), mode="r", format=demuxer, options=options, metadata_errors="ignore") as container:
+        with av.open(str(local), mode="r", format=demuxer, options=options, metadata_errors="ignore") as container:
             frames = _resample_frames(_group_frames(_ignore_invalid_frames(container.decode(audio=0)), 500000), resampler)
             for frame in frames:
                 pcm = frame.to_ndarray().reshape(-1)
                 out.write((pcm.astype(np.float32) / 32768.0).astype(_DTYPE).tobytes())
                 count += len(pcm)
+    if target is not dest:
+        copy_atomic(target, dest)
     return count
 
 
-def load_samples(path: Path) -> np.ndarray:
+def load_samples(path: str | AnyPath) -> np.ndarray:
     """The decoded samples, memory-mapped read-only (an empty array for an empty file)."""
-    path = Path(path)
+    path = cached_local_copy(as_path(path), get_settings().local_cache)
     if path.stat().st_size == 0:
         return np.zeros(0, dtype=np.float32)
     return np.memmap(path, dtype=_DTYPE, mode="r")

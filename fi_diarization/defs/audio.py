@@ -10,6 +10,7 @@ from ..audio.probe import AudioInfo, probe, sha256_file
 from ..audio.samples import SAMPLE_RATE, decode_to_file
 from ..settings import get_settings
 from ..speakers.embeddings import prewarm
+from ..store import local_file
 from .config import TranscriptionConfig
 from .io_manager import PARQUET
 from .partitions import audio_files
@@ -40,8 +41,9 @@ def _facts(settings, audio_id: str, path) -> tuple[str, dict]:
     probed = record.get("probe")
     if record.get("sha256") and probed and probed.get("size_bytes") == path.stat().st_size:
         return record["sha256"], probed
-    info: AudioInfo = probe(path, settings.max_audio_seconds)
-    return sha256_file(path), info.record()
+    with local_file(path) as local:
+        info: AudioInfo = probe(local, settings.max_audio_seconds)
+        return sha256_file(local), info.record()
 
 
 @dg.asset(partitions_def=audio_files, group_name="transcription", kinds={"parquet"}, io_manager_key=PARQUET)

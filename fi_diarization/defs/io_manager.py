@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from upath import UPath
 
 from ..settings import get_settings
-from ..store import write_parquet_atomic
+from ..store import read_parquet, write_parquet_atomic
 
 __all__ = ["ParquetIOManager", "PARQUET"]
 
@@ -19,7 +16,7 @@ PARQUET = "parquet_io_manager"
 
 
 class ParquetIOManager(dg.ConfigurableIOManagerFactory):
-    """Stores each table asset at `<base_dir>/<asset>/<partition>.parquet`."""
+    """Stores each table asset at `<base_dir>/<asset>/<partition>.parquet`, in a folder or an object store."""
 
     base_dir: str | None = None
 
@@ -36,8 +33,8 @@ class _ParquetUPathIOManager(dg.UPathIOManager):
             obj = pa.Table.from_pandas(obj, preserve_index=False)
         if not isinstance(obj, pa.Table):
             raise TypeError(f"ParquetIOManager stores pyarrow Tables or DataFrames, got {type(obj).__name__}")
-        write_parquet_atomic(obj, Path(str(path)))
+        write_parquet_atomic(obj, path)
         context.add_output_metadata({"rows": obj.num_rows})
 
     def load_from_path(self, context: dg.InputContext, path: UPath) -> pd.DataFrame:
-        return pq.read_table(Path(str(path))).to_pandas()
+        return read_parquet(path).to_pandas()

@@ -8,6 +8,7 @@ from ..audio.intake import accept, quarantine
 from ..audio.probe import RejectedAudio
 from ..options import RunOptions
 from ..settings import get_settings
+from ..store import is_local, local_file, remove
 from ..tags import run_tags
 from .config import run_config_for
 from .partitions import audio_files
@@ -41,7 +42,7 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
             if path.name.startswith("."):  # `submit` copies under a hidden name, then renames
                 continue
             try:
-                st = path.lstat()
+                st = path.lstat() if is_local(path) else path.stat()
             except FileNotFoundError:
                 continue
             signature = [st.st_size, st.st_mtime_ns]
@@ -49,12 +50,19 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
                 waiting[path.name] = signature  # still growing, or first sight: look again next tick
                 continue
             try:
-                accepted = accept(settings, path, move=True)
-            except RejectedAudio as err:
-                context.log.warning(f"rejected {path.name} as {quarantine(settings, path, str(err))}: {err}")
-                continue
+                # An object in an inbox prefix is probed and stored from a local copy, then deleted.
+                with local_file(path) as local:
+                    try:
+                        accepted = accept(settings, local, move=True)
+                    except RejectedAudio as err:
+                        accepted = None
+                        context.log.warning(f"rejected {path.name} as {quarantine(settings, local, str(err))}: {err}")
+                if not is_local(path):
+                    remove(path)  # taken in or quarantined: the copy is where it belongs
             except OSError as err:  # unreadable now (permissions, vanished): left in place, tried again
                 context.log.error(f"could not take in {path.name}: {err}")
+                continue
+            if accepted is None:
                 continue
             if not accepted.new:
                 context.log.info(f"{path.name} has the same bytes as {accepted.audio_id}: nothing to do")

@@ -8,16 +8,16 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..audio.samples import load_samples
 from ..records import SEGMENT_SCHEMA, segments_to_table
 from ..settings import get_settings
 from ..speech.transcribe import Chunk, detect_language, transcribe_chunks
-from ..store import write_parquet_atomic
+from ..store import read_parquet, write_parquet_atomic
 from ..tags import TRANSCRIBE_FIRST
 from .config import options_of
 from .io_manager import PARQUET
+from .k8s import WHISPER_OP_TAGS
 from .partitions import audio_files
 from .resources import WhisperResource
 
@@ -56,7 +56,7 @@ def _chunk_file(folder: Path, regions: list[tuple[float, float]]) -> Path:
     return folder / f"{regions[0][0]:.3f}-{regions[-1][1]:.3f}-{digest}.parquet"
 
 
-@dg.op(out=dg.DynamicOut(Batch), tags=TRANSCRIBE_FIRST)
+@dg.op(out=dg.DynamicOut(Batch), pool="whisper", tags={**WHISPER_OP_TAGS, **TRANSCRIBE_FIRST})
 def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd.DataFrame, whisper: WhisperResource):
     """Resolve the language once, then split the chunk plan into batches."""
     record = audio.iloc[0]
@@ -65,16 +65,20 @@ def plan_batches(context: dg.OpExecutionContext, audio: pd.DataFrame, chunks: pd
     planned = _chunks_of(chunks)
     language = detect_language(loaded, load_samples(record["samples_path"]), planned, options.language)
     context.log.info(f"language {language}; {len(planned)} chunks on {loaded.device}/{loaded.compute_type}")
+    if loaded.notice:
+        context.log.warning(loaded.notice)
+    device = {"device": f"{loaded.device}/{loaded.compute_type}", **({"device_notice": loaded.notice} if loaded.notice else {})}
     batches = max(1, math.ceil(len(planned) / CHUNKS_PER_BATCH))
     for b in range(batches):
         part = planned[b * CHUNKS_PER_BATCH : (b + 1) * CHUNKS_PER_BATCH]
         yield dg.DynamicOutput(
             Batch(record["audio_id"], record["samples_path"], record["sha256"], options.model, language, part),
             mapping_key=f"batch_{b:04d}",
+            metadata=device,
         )
 
 
-@dg.op(pool="whisper", tags=TRANSCRIBE_FIRST)
+@dg.op(pool="whisper", tags={**WHISPER_OP_TAGS, **TRANSCRIBE_FIRST})
 def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: WhisperResource) -> pd.DataFrame:
     """Transcribe one batch of chunks; chunks already in the chunk cache are not redone."""
     loaded = whisper.load(batch.model)
@@ -85,7 +89,7 @@ def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: Whis
         (cached if path.is_file() else todo).append((chunk, path))
     if cached:
         context.log.info(f"{len(cached)} chunks from the chunk cache")
-    tables = [pq.read_table(path) for _, path in cached]
+    tables = [read_parquet(path) for _, path in cached]
     samples = load_samples(batch.samples_path) if todo else None
     done = len(cached)
     step = max(1, whisper.batch_size)

@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from ..records import TRANSCRIPT_SCHEMA
-from ..settings import Settings, get_settings
+from ..settings import Settings, data_root, get_settings
+from ..store import AnyPath, read_parquet, read_parquet_schema
 
 __all__ = [
     "load_transcripts", "transcript_path", "read_result", "Result", "ResultMeta", "result_meta", "footer", "settings_at",
@@ -26,7 +25,7 @@ class ResultMeta:
     """What the transcript's Parquet footer says about the result."""
 
     audio_id: str
-    path: Path
+    path: AnyPath
     fingerprint: str
     duration_s: float
     language: str
@@ -62,13 +61,13 @@ class Result:
     segments: pd.DataFrame
 
 
-def settings_at(home: Path | None) -> Settings:
-    """The settings of this process, with the data root moved to `home` when given."""
+def settings_at(home: str | AnyPath | None) -> Settings:
+    """The settings of this process, with the data root moved to `home` (a folder or a URL) when given."""
     settings = get_settings()
-    return settings if home is None else Settings(**{**settings.__dict__, "home": Path(home)})
+    return settings if home is None else Settings(**{**settings.__dict__, "home": data_root(home)})
 
 
-def transcript_path(audio_id: str, settings: Settings | None = None) -> Path:
+def transcript_path(audio_id: str, settings: Settings | None = None) -> AnyPath:
     """Where the `transcript` asset keeps one audio file's result."""
     settings = settings or get_settings()
     return settings.storage / TRANSCRIPT_ASSET / f"{audio_id}.parquet"
@@ -83,7 +82,7 @@ def result_meta(audio_id: str, settings: Settings | None = None) -> ResultMeta |
     """Read only the footer of a transcript; None when there is none."""
     path = transcript_path(audio_id, settings)
     try:
-        raw = pq.read_schema(path).metadata or {}
+        raw = read_parquet_schema(path).metadata or {}
     except (FileNotFoundError, pa.ArrowInvalid):
         return None
     meta = {k.decode()[3:]: v.decode() for k, v in raw.items() if k.startswith(b"fi.")}
@@ -105,7 +104,7 @@ def read_result(audio_id: str, settings: Settings | None = None) -> Result | Non
     meta = result_meta(audio_id, settings)
     if meta is None:
         return None
-    return Result(meta, _typed(pq.read_table(meta.path)))
+    return Result(meta, _typed(read_parquet(meta.path)))
 
 
 def _typed(table: pa.Table) -> pd.DataFrame:
@@ -117,12 +116,13 @@ def _typed(table: pa.Table) -> pd.DataFrame:
     return frame
 
 
-def load_transcripts(audio_ids: str | Iterable[str] | None = None, *, home: Path | None = None) -> pd.DataFrame:
+def load_transcripts(audio_ids: str | Iterable[str] | None = None, *, home: str | AnyPath | None = None) -> pd.DataFrame:
     """Every materialized transcript as one DataFrame (typed columns, one row per segment).
 
     Args:
       audio_ids: One audio id or several; None reads them all.
-      home: Data root; defaults to `FI_DIARIZATION_HOME`.
+      home: Data root, a folder or an object-store URL (`s3://bucket/prefix`, read through
+        fsspec with pyarrow); defaults to `FI_DIARIZATION_HOME`.
 
     Returns:
       Columns audio_id, start, end, speaker, role, text, language, model, words.
@@ -136,4 +136,4 @@ def load_transcripts(audio_ids: str | Iterable[str] | None = None, *, home: Path
         paths = [p for p in (transcript_path(i, settings) for i in ids) if p.is_file()]
     if not paths:
         return _typed(TRANSCRIPT_SCHEMA.empty_table())
-    return _typed(pa.concat_tables([pq.read_table(p) for p in paths], promote_options="default"))
+    return _typed(pa.concat_tables([read_parquet(p) for p in paths], promote_options="default"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import importlib.util
 import os
 import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,10 +16,13 @@ from ..store import atomic_path
 
 __all__ = [
     "ModelSpecError",
+    "DeviceError",
     "LoadedModel",
     "resolve_model",
     "default_model_spec",
     "resolve_device",
+    "choose_device",
+    "cuda_problem",
     "resolve_compute_type",
     "usable_cores",
     "load_model",
@@ -31,6 +36,10 @@ class ModelSpecError(ValueError):
     """A model spec that names nothing this machine can load."""
 
 
+class DeviceError(RuntimeError):
+    """`WHISPER_DEVICE=cuda` on a machine where CTranslate2 cannot run on CUDA."""
+
+
 @dataclass
 class LoadedModel:
     """A loaded model with what identifies it in results and caches."""
@@ -41,6 +50,7 @@ class LoadedModel:
     device: str
     compute_type: str
     multilingual: bool
+    notice: str = ""  # one line when `auto` fell back to the CPU, else empty
 
 
 def default_model_spec() -> str:
@@ -138,14 +148,74 @@ def usable_cores() -> int:
 _LOCK = threading.Lock()
 
 
-def resolve_device(device: str = "auto") -> str:
-    """`auto` is cuda when CTranslate2 counts a GPU, else cpu; anything else is kept."""
-    if device != "auto":
-        return device
+# The CTranslate2 4.8.5 wheel names libcublas.so.12 (which needs libcublasLt.so.12) and no
+# cuDNN (read from its library's strings), and dlopens it at the first CUDA matrix product:
+# a CUDA 13-only image counts the GPU and loads the model, and only then fails.
+CUDA_LIBRARIES = ("libcublas.so.12",)
+_CUDA_HINT = (
+    "CTranslate2 needs a CUDA 12 capable NVIDIA driver and CUDA 12's cuBLAS (pip install "
+    "nvidia-cublas-cu12 with its lib/ folder on LD_LIBRARY_PATH, as the gpu image does); "
+    "or set WHISPER_DEVICE=auto or cpu"
+)
+
+
+def _load_library(name: str) -> None:
+    ctypes.CDLL(name)
+
+
+def _cuda_devices() -> int:
     import ctranslate2
 
-    # CTranslate2 has no Metal backend: Apple Silicon runs on the CPU.
-    return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    return ctranslate2.get_cuda_device_count()
+
+
+def cuda_problem() -> str | None:
+    """Why CTranslate2 cannot run on CUDA here (no GPU, a library that does not load), or None."""
+    if _cuda_devices() < 1:
+        return "CTranslate2 counts no CUDA device"
+    if sys.platform.startswith("linux"):  # the names above are Linux sonames
+        for name in CUDA_LIBRARIES:
+            try:
+                _load_library(name)
+            except OSError as err:
+                return f"{name} cannot be loaded ({_first_line(err)})"
+    return None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
+
+
+def _cuda_error(device: str, problem: str) -> DeviceError:
+    return DeviceError(f"WHISPER_DEVICE={device} but CUDA cannot run here: {problem}; {_CUDA_HINT}")
+
+
+def _fallback_notice(problem: str) -> str:
+    return f"WHISPER_DEVICE=auto: transcribing on the CPU because CUDA cannot run here: {problem}"
+
+
+def choose_device(device: str = "auto") -> tuple[str, str]:
+    """The device to load on, and a one-line notice when `auto` had to leave a GPU it counted.
+
+    `auto` is cuda when CTranslate2 counts a GPU and its CUDA libraries load, else cpu; an
+    explicit `cuda` that cannot run raises `DeviceError` naming what is missing, before any
+    model loads. CTranslate2 has no Metal backend: Apple Silicon runs on the CPU.
+    """
+    if device == "auto":
+        if _cuda_devices() < 1:
+            return "cpu", ""
+        problem = cuda_problem()
+        return ("cpu", _fallback_notice(problem)) if problem else ("cuda", "")
+    if device.startswith("cuda"):
+        problem = cuda_problem()
+        if problem:
+            raise _cuda_error(device, problem)
+    return device, ""
+
+
+def resolve_device(device: str = "auto") -> str:
+    """The device `choose_device` picks."""
+    return choose_device(device)[0]
 
 
 def resolve_compute_type(compute_type: str, device: str) -> str:
@@ -161,11 +231,20 @@ def cpu_threads(requested: int = 0) -> int:
     return min(requested, cores) if requested > 0 else cores
 
 
-@functools.lru_cache(maxsize=None)
-def _load(path: str, spec: str, device: str, compute_type: str, threads: int) -> LoadedModel:
+def warm_up(model) -> None:
+    """Run the encoder once on 30 s of silence: the first real matrix product on the device."""
+    import numpy as np
+
+    extractor = model.feature_extractor
+    model.encode(extractor(np.zeros(extractor.n_samples, dtype=np.float32))[:, : extractor.nb_max_frames])
+
+
+def _construct(path: str, spec: str, device: str, compute_type: str, threads: int, notice: str) -> LoadedModel:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     model = WhisperModel(path, device=device, compute_type=compute_type, cpu_threads=threads)
+    if device.startswith("cuda"):
+        warm_up(model)  # a missing cuBLAS shows here, not in the middle of the first batch
     return LoadedModel(
         model=model,
         pipeline=BatchedInferencePipeline(model),
@@ -173,12 +252,29 @@ def _load(path: str, spec: str, device: str, compute_type: str, threads: int) ->
         device=device,
         compute_type=compute_type,
         multilingual=bool(model.model.is_multilingual),
+        notice=notice,
     )
 
 
+@functools.lru_cache(maxsize=None)
+def _load(path: str, spec: str, device: str, compute_type: str, threads: int) -> LoadedModel:
+    chosen, notice = choose_device(device)
+    try:
+        return _construct(path, spec, chosen, resolve_compute_type(compute_type, chosen), threads, notice)
+    except RuntimeError as err:  # CTranslate2's "CUDA failed …", "Library … is not found"
+        if not chosen.startswith("cuda"):
+            raise
+        if device != "auto":
+            raise _cuda_error(device, _first_line(err)) from None
+        problem = _first_line(err)
+    return _construct(path, spec, "cpu", resolve_compute_type(compute_type, "cpu"), threads, _fallback_notice(problem))
+
+
 def load_model(spec: str, device: str = "auto", compute_type: str = "auto", threads: int = 0) -> LoadedModel:
-    """Load (or reuse) the model for `spec` in this process; `_load.cache_info()` counts loads."""
-    device = resolve_device(device)
-    compute_type = resolve_compute_type(compute_type, device)
+    """Load (or reuse) the model for `spec` in this process; `_load.cache_info()` counts loads.
+
+    `device="auto"` falls back to the CPU (with `LoadedModel.notice`) when CUDA does not run;
+    an explicit `cuda` that does not run raises `DeviceError`.
+    """
     with _LOCK:  # lru_cache alone would let two threads load the same model twice
         return _load(resolve_model(spec), spec, device, compute_type, cpu_threads(threads))
