@@ -86,7 +86,9 @@ def _s3():
 
 def _objects(prefix: str) -> dict[str, tuple]:
     fs = _s3()
-    return {key: (info["ETag"], info["LastModified"]) for key, info in fs.find(f"{BUCKET}/data/{prefix}", detail=True).items()}
+    # Polled while a run writes: a listing can also hold a prefix ("directory") entry, which has no ETag.
+    found = fs.find(f"{BUCKET}/data/{prefix}", detail=True).items()
+    return {key: (info["ETag"], info["LastModified"]) for key, info in found if info.get("type") == "file"}
 
 
 def _transcribe(wav: Path, env: dict, **kw) -> subprocess.CompletedProcess:
