@@ -149,11 +149,80 @@ def resume_share(wav: Path, spec: str) -> dict[str, float]:
         }
 
 
+PLAIN = """
+import sys
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from fi_diarization.speech.models import resolve_model, usable_cores
+model = WhisperModel(resolve_model(sys.argv[2]), device="cpu", compute_type="int8", cpu_threads=usable_cores())
+segments, _ = BatchedInferencePipeline(model).transcribe(sys.argv[1], batch_size=8, word_timestamps=True)
+print(sum(1 for _ in segments))
+"""
+
+
+def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one whole process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{cmd[:3]} failed: {proc.stderr.read().decode()[-500:]}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def tiled(src: Path, seconds: float, dest: Path) -> Path:
+    """`src` repeated to `seconds` (16 kHz mono WAV): a long file with known content."""
+    import wave
+
+    import numpy as np
+    from faster_whisper import decode_audio
+
+    audio = decode_audio(str(src), sampling_rate=16000)
+    reps = int(np.ceil(seconds * 16000 / len(audio)))
+    pcm = (np.tile(audio, reps)[: int(seconds * 16000)] * 32767).astype("<i2")
+    with wave.open(str(dest), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(pcm.tobytes())
+    return dest
+
+
+def wait_figures(short: Path, corpus: Path, spec: str, say) -> None:
+    """Issue 8: whole-process wall time and peak RSS against plain faster-whisper, per length."""
+    say("## The wait (issue 8; whole processes, cold data root each, same machine, one after the other)")
+    say("| file | plain faster-whisper | fi-diarization transcribe | ratio | peak RSS plain / ours | speaker_turns | stages (s) |")
+    say("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [("30 s", short, 3), ("120 s corpus", corpus, 3)]
+        files += [(f"{m} min", tiled(corpus, 60 * m, Path(tmp) / f"{m}min.wav"), 1) for m in (5, 20, 60)]
+        for label, wav, repeats in files:
+            plain, ours, stages = [], [], {}
+            for i in range(repeats):  # alternated, medians
+                plain.append(measured([sys.executable, "-c", PLAIN, str(wav), spec]))
+                env = project_env(Path(tmp) / f"{wav.stem}-{i}")
+                subprocess.run(  # a brand-new instance is made once, as `dagster dev` or the daemon would
+                    [sys.executable, "-c", "from fi_diarization.status import open_instance;"
+                     "from fi_diarization.settings import get_settings; open_instance(get_settings())"],
+                    env={**os.environ, **env}, check=True, capture_output=True,
+                )
+                ours.append(measured([CLI, "transcribe", str(wav), "--model", spec, "--format", "json"], env))
+                stages = step_seconds(env)
+            p = statistics.median(s for s, _ in plain), max(m for _, m in plain)
+            o = statistics.median(s for s, _ in ours), max(m for _, m in ours)
+            top = ", ".join(f"{k} {v:.1f}" for k, v in sorted(stages.items(), key=lambda kv: -kv[1])[:4])
+            say(
+                f"| {label} | {p[0]:.1f} s | {o[0]:.1f} s | {o[0] / p[0]:.2f}x | {p[1]:.0f} / {o[1]:.0f} MiB | "
+                f"{stages.get('speaker_turns', 0):.1f} s | {top} |"
+            )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "consult_2spk.wav")
     parser.add_argument("--model", default="bundled:tiny.en")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--only", choices=("all", "wait"), default="all", help="wait: only the issue-8 table")
     args = parser.parse_args()
     truth = json.loads(args.corpus.with_suffix(".truth.json").read_text())
     script = " ".join(s["text"] for s in truth["segments"])
@@ -163,6 +232,10 @@ def main() -> int:
         print(line, flush=True)
         lines.append(line)
 
+    if args.only == "wait":
+        wait_figures(ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav", args.corpus, args.model, say)
+        print("\n".join(lines))
+        return 0
     plain_s, plain_text = plain_faster_whisper(args.corpus, args.model)
     with tempfile.TemporaryDirectory() as tmp:
         env = project_env(Path(tmp))
@@ -197,6 +270,8 @@ def main() -> int:
         f"- resume after SIGKILL with {resume['cached_at_kill']}/{resume['chunks']} chunks cached: "
         f"{resume['resume_s']:.1f} s = {100 * resume['share']:.0f} % of a full run ({resume['full_s']:.1f} s, batch 1 both)"
     )
+    say("")
+    wait_figures(ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav", args.corpus, args.model, say)
     args.out.write_text("\n".join(lines) + "\n")
     return 0
 
