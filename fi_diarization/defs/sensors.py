@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from ..audio.ids import shown_name
 from ..audio.intake import accept, quarantine
 from ..audio.probe import RejectedAudio
 from ..options import RunOptions
@@ -51,13 +52,13 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
             try:
                 accepted = accept(settings, path, move=True)
             except RejectedAudio as err:
-                context.log.warning(f"rejected {path.name} as {quarantine(settings, path, str(err))}: {err}")
+                context.log.warning(f"rejected {shown_name(path.name)} as {quarantine(settings, path, str(err))}: {err}")
                 continue
             except OSError as err:  # unreadable now (permissions, vanished): left in place, tried again
-                context.log.error(f"could not take in {path.name}: {err}")
+                context.log.error(f"could not take in {shown_name(path.name)}: {err.strerror or err}")
                 continue
             if not accepted.new:
-                context.log.info(f"{path.name} has the same bytes as {accepted.audio_id}: nothing to do")
+                context.log.info(f"{shown_name(path.name)} has the same bytes as {accepted.audio_id}: nothing to do")
                 continue
             new_ids.append(accepted.audio_id)
             requests.append(
