@@ -62,7 +62,8 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
         data = record.event_log_entry.dagster_event.step_failure_data
         if data and data.error:
-            error = data.error.cause if data.error.cls_name == "DagsterExecutionStepExecutionError" and data.error.cause else data.error
+            # Dagster wraps what an op or an IO manager raised (step execution, handle output, load input).
+            error = data.error.cause if data.error.cls_name.startswith("DagsterExecution") and data.error.cause else data.error
             line = error.message.strip().splitlines()[0]
             head, sep, rest = line.partition(": ")
             return rest if sep and head.rsplit(".", 1)[-1] == error.cls_name else line

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -10,7 +11,18 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_bytes_atomic", "write_json_atomic", "write_parquet_atomic", "copy_atomic"]
+__all__ = ["StorageError", "atomic_path", "write_bytes_atomic", "write_json_atomic", "write_parquet_atomic", "copy_atomic"]
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class StorageError(OSError):
+    """A write the storage refused (full, read-only); the file it was to replace is untouched."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 @contextlib.contextmanager
@@ -18,18 +30,25 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     """Yield a hidden temporary path beside `dest`; on success it is fsynced and renamed onto `dest`.
 
     A crash (even SIGKILL) leaves either the old `dest` or the new one, never a partial file;
-    the temporary file is removed on any error.
+    the temporary file is removed on any error. A full or read-only storage raises
+    `StorageError` with a one-line reason.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as err:
+        if isinstance(err, StorageError) or err.errno not in _FULL | _NOT_WRITABLE:
+            raise
+        what = "storage full" if err.errno in _FULL else "storage not writable"
+        raise StorageError(err.errno, f"{what}: could not write {dest} ({os.strerror(err.errno)})") from err
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(data: bytes, dest: Path) -> None:

@@ -1,0 +1,98 @@
+"""Faults in the middle of a run: storage that refuses writes, an Ollama server that breaks mid-answer."""
+
+import contextlib
+import errno
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fi_diarization.cli import cli
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL
+
+
+def _mount(*args: str) -> None:
+    proc = subprocess.run(["mount", *args], capture_output=True, text=True)
+    if proc.returncode:
+        pytest.skip(f"needs `mount` (root with CAP_SYS_ADMIN): {proc.stderr.strip()}")
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """`folder` read-only: a read-only bind mount as root (root ignores modes), else mode 0555."""
+    if os.geteuid():
+        modes = {p: p.stat().st_mode for p in [folder, *folder.rglob("*")] if p.is_dir()}
+        for path in modes:
+            path.chmod(0o555)
+        try:
+            yield
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+        return
+    _mount("--bind", str(folder), str(folder))
+    try:
+        _mount("-o", "remount,bind,ro", str(folder))
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@contextlib.contextmanager
+def full(folder: Path, tmp: Path):
+    """`folder` on a small tmpfs holding what it held, filled to the last byte."""
+    saved = tmp / "saved"
+    shutil.copytree(folder, saved)
+    _mount("-t", "tmpfs", "-o", "size=4m", "tmpfs", str(folder))
+    try:
+        shutil.copytree(saved, folder, dirs_exist_ok=True)
+        with (folder / ".filler").open("wb") as fh:
+            with pytest.raises(OSError) as err:
+                while True:
+                    fh.write(b"\0" * 65536)
+                    fh.flush()
+        assert err.value.errno == errno.ENOSPC
+    except BaseException:
+        subprocess.run(["umount", str(folder)], check=True)
+        raise
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_storage_read_only_or_full_fails_the_run_keeps_the_result_and_recovers(consult_run, tmp_path, monkeypatch):
+    from fi_diarization.settings import get_settings
+    from fi_diarization.status import audio_status, open_instance
+
+    root = Path(consult_run.env["FI_DIARIZATION_HOME"]).parent
+    shutil.copytree(root, tmp_path / "copy")
+    for key, value in consult_run.env.items():
+        monkeypatch.setenv(key, value.replace(str(root), str(tmp_path / "copy")))
+    settings = get_settings()
+    audio_id = consult_run.audio_id
+    result = settings.storage / "transcript" / f"{audio_id}.parquet"
+    before, written = result.read_bytes(), result.stat().st_mtime_ns
+    args = ["transcribe", str(FIXTURES / "consult_2spk.wav"), "--model", TEST_MODEL, "--force", "--format", "json"]
+    faults = {
+        "storage not writable": (read_only(settings.storage), "Permission denied" if os.geteuid() else "Read-only file system"),
+        "storage full": (full(settings.storage, tmp_path), "No space left on device"),
+    }
+    for what, (fault, cause) in faults.items():
+        with fault:
+            ran = CliRunner().invoke(cli, args)
+            assert ran.exit_code == 1, ran.output
+            state = audio_status(open_instance(settings), settings, audio_id)
+        # The first write of the run is the `audio` asset's Parquet; nothing else was touched.
+        assert state == f"failed: {what}: could not write {settings.storage}/audio/{audio_id}.parquet ({cause})"
+        assert f"{audio_id} failed: {what}" in ran.stderr
+        assert result.read_bytes() == before and result.stat().st_mtime_ns == written
+        assert not list(settings.storage.rglob(".*.tmp"))
+    # The fault cleared: the next run resumes from the failed one and succeeds.
+    ran = CliRunner().invoke(cli, args)
+    assert ran.exit_code == 0, ran.output
+    assert audio_status(open_instance(settings), settings, audio_id).startswith("done")
+    assert result.stat().st_mtime_ns != written  # rewritten by this run
