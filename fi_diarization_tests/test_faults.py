@@ -96,3 +96,31 @@ def test_storage_read_only_or_full_fails_the_run_keeps_the_result_and_recovers(c
     assert ran.exit_code == 0, ran.output
     assert audio_status(open_instance(settings), settings, audio_id).startswith("done")
     assert result.stat().st_mtime_ns != written  # rewritten by this run
+
+
+@pytest.mark.parametrize("fault", ["die", "huge"])
+def test_ollama_breaking_mid_answer_keeps_the_transcript(consult_run, tmp_path, monkeypatch, fault):
+    import json
+
+    from fi_diarization.settings import get_settings
+    from fi_diarization.status import audio_status, open_instance
+    from fi_diarization_tests.ollama_server import FakeOllama
+
+    root = Path(consult_run.env["FI_DIARIZATION_HOME"]).parent
+    shutil.copytree(root, tmp_path / "copy")
+    with FakeOllama() as server:
+        server.fault = fault
+        for key, value in {**consult_run.env, "OLLAMA_HOST": server.url}.items():
+            monkeypatch.setenv(key, value.replace(str(root), str(tmp_path / "copy")))
+        ran = CliRunner().invoke(
+            cli, ["transcribe", str(FIXTURES / "consult_2spk.wav"), "--model", TEST_MODEL, "--force", "--format", "json"]
+        )
+    assert ran.exit_code == 0, ran.output
+    doc = json.loads(ran.stdout)
+    assert [s["role"] for s in doc["speakers"]] == [None, None]
+    assert "good morning" in " ".join(s["text"] for s in doc["segments"]).lower()
+    expected = {"die": f"no Ollama server at {server.url}", "huge": "the reply is over 1048576 bytes; not read further"}[fault]
+    settings = get_settings()
+    state = audio_status(open_instance(settings), settings, consult_run.audio_id)
+    assert state.startswith("done (") and expected in state
+    assert expected in ran.stderr
