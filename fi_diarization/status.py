@@ -67,6 +67,12 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
             line = error.message.strip().splitlines()[0]
             head, sep, rest = line.partition(": ")
             return rest if sep and head.rsplit(".", 1)[-1] == error.cls_name else line
+    # A run worker that died (SIGKILL, OOM): the code server says how, in an engine event.
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records:
+        message = record.event_log_entry.message or ""
+        at = message.find("Run execution process for ")  # after a "[DagsterApiServer] " prefix
+        if at >= 0:
+            return message[at:].split(". ")[0].removesuffix(".")
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records:
         return (record.event_log_entry.message or "run failed").strip().splitlines()[0]
     return "run failed"

@@ -98,7 +98,8 @@ def test_storage_read_only_or_full_fails_the_run_keeps_the_result_and_recovers(c
     assert result.stat().st_mtime_ns != written  # rewritten by this run
 
 
-@pytest.mark.parametrize("fault", ["die", "huge"])
+# The 10 MB body takes the same path (a failed answer, roles null); test_roles shows its memory bound.
+@pytest.mark.parametrize("fault", ["die"])
 def test_ollama_breaking_mid_answer_keeps_the_transcript(consult_run, tmp_path, monkeypatch, fault):
     import json
 
