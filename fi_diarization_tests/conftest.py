@@ -139,3 +139,13 @@ def consult_run(tmp_path_factory) -> Materialized:
             open_instance(settings), accepted.audio_id, RunOptions(model=TEST_MODEL), source="test"
         )
         return Materialized(env, settings, accepted.audio_id, outcome, list(server.requests))
+
+
+def use_copy_of(run: Materialized, dest: Path, monkeypatch, **overrides: str) -> dict[str, str]:
+    """Point the environment at a copy of a materialized project (the shared one stays as it is)."""
+    root = Path(run.env["FI_DIARIZATION_HOME"]).parent
+    shutil.copytree(root, dest)
+    env = {k: v.replace(str(root), str(dest)) for k, v in {**run.env, **overrides}.items()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

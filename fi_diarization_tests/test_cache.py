@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from fi_diarization.cli import cli
 from fi_diarization.speech import models as whisper
 from fi_diarization.results import load_transcripts
-from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env, use_copy_of
 from fi_diarization_tests.media import long_conversation
 
 FI = str(Path(sys.executable).with_name("fi-diarization"))
@@ -46,12 +46,7 @@ def test_identical_reupload_starts_no_run_and_loads_no_model(consult_run, tmp_pa
 def test_other_options_are_a_new_result_not_a_stale_hit(consult_run, tmp_path, monkeypatch):
     from fi_diarization.results import result_meta
 
-    # A copy of the materialized project, so the shared one stays as it is.
-    root = Path(consult_run.env["FI_DIARIZATION_HOME"]).parent
-    shutil.copytree(root, tmp_path / "copy")
-    env = {k: v.replace(str(root), str(tmp_path / "copy")) for k, v in consult_run.env.items()}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    env = use_copy_of(consult_run, tmp_path / "copy", monkeypatch)
     before = result_meta(consult_run.audio_id)
     chunk_files = sorted((Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks").rglob("*.parquet"))
     runs_before = len(instance_runs(env["DAGSTER_HOME"]))

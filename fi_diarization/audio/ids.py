@@ -7,7 +7,6 @@ use the audio id), so any name the filesystem allows is accepted, kept, and show
 from __future__ import annotations
 
 import re
-import unicodedata
 
 __all__ = ["audio_id_for", "is_audio_id", "HASH_CHARS", "shown_name", "name_record"]
 
@@ -48,9 +47,9 @@ def _escape(ch: str) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if ch in _ESCAPES:
         return _ESCAPES[ch]
-    # Control, format (bidi overrides), unassigned and private-use characters would confuse
-    # a terminal or a log line; letters of every script pass.
-    if unicodedata.category(ch)[0] == "C":
+    # As repr() does: control, format (bidi overrides), separator (U+2028 breaks a line) and
+    # unassigned characters would confuse a terminal or a log line; letters of every script pass.
+    if not ch.isprintable():
         return f"\\x{code:02x}" if code < 0x100 else (f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
     return ch
 
