@@ -6,6 +6,7 @@ file, and every refusal is one `RejectedAudio` with a one-line reason.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import stat
 from dataclasses import asdict, dataclass
@@ -91,8 +92,10 @@ def probe(path: Path, max_duration_s: float) -> AudioInfo:
             head = fh.read(64)
     except FileNotFoundError:
         raise RejectedAudio(f"{name}: no such file") from None
-    except OSError as err:  # a name the filesystem refuses (too long), or no permission
-        raise RejectedAudio(f"{name}: {(err.strerror or type(err).__name__).lower()}") from None
+    except OSError as err:
+        if err.errno != errno.ENAMETOOLONG:
+            raise  # unreadable for now (permissions, I/O): the inbox leaves it in place and tries again
+        raise RejectedAudio(f"{name}: file name too long") from None
     demuxer = _sniff(head)
     if demuxer is None:
         raise RejectedAudio(f"{name}: not a recognised audio container (wav, flac, mp3, ogg, m4a, webm, aiff)")
