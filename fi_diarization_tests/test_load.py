@@ -19,7 +19,8 @@ from fi_diarization_tests.media import clip, long_conversation
 
 ASSETS = ("audio", "chunks", "transcription", "speaker_turns", "speaker_segments", "speaker_roles", "transcript")
 FI = str(Path(sys.executable).with_name("fi-diarization"))
-# Generous: the runs take about 10 s each on two idle cores, several times that on a busy machine.
+# A bound, not a speed target: each 4 s file took 20-30 s of run here (a fresh run worker
+# imports Dagster, torch and the models) with other work sharing the two cores.
 DEADLINE_S = 600
 
 
