@@ -38,7 +38,7 @@ def read_only(folder: Path):
     try:
         yield _mount("-o", "remount,bind,ro", str(folder))
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # lazy: a failed write may still hold a file open
 
 
 @contextlib.contextmanager
@@ -59,7 +59,7 @@ def full(folder: Path, tmp: Path):
         assert err.value.errno == errno.ENOSPC
         yield True
     finally:
-        subprocess.run(["umount", str(folder)], check=True)
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)  # lazy: a failed write may still hold a file open
 
 
 def test_storage_read_only_or_full_fails_the_run_keeps_the_result_and_recovers(consult_run, tmp_path, monkeypatch):
