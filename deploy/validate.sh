@@ -66,7 +66,7 @@ if ((${#compose[@]})); then
     echo "compose: $("${compose[@]}" version 2>/dev/null | head -n1)"
     for variant in cpu gpu cpu-hostdir gpu-hostdir; do
         read -r -a files <<<"$(variant_files "$variant")"
-        cmd=("${clean_env[@]}" "FI_DATA_DIR=/srv/fi-diarization" "${compose[@]}"
+        cmd=("${clean_env[@]}" "FI_DATA_DIR=/srv/fi-diarization" "DAGSTER_POSTGRES_PASSWORD=validate-only" "${compose[@]}"
              --env-file "$tmp/empty.env" -p fi-diarization "${files[@]}")
         if "${cmd[@]}" config -q; then
             echo "  ok   compose config -q ($variant)"
@@ -80,8 +80,16 @@ if ((${#compose[@]})); then
             check_args+=(--compose "$variant=$tmp/$variant.yml")
         fi
     done
-    # The hostdir override must refuse to render without FI_DATA_DIR.
+    # Secrets come only from the environment: no password, no render.
     if "${clean_env[@]}" "${compose[@]}" --env-file "$tmp/empty.env" -p fi-diarization \
+        -f deploy/docker-compose.yml config -q >/dev/null 2>&1; then
+        echo "  FAIL compose rendered without DAGSTER_POSTGRES_PASSWORD"
+        status=1
+    else
+        echo "  ok   compose refuses to render without DAGSTER_POSTGRES_PASSWORD"
+    fi
+    # The hostdir override must refuse to render without FI_DATA_DIR.
+    if "${clean_env[@]}" "DAGSTER_POSTGRES_PASSWORD=validate-only" "${compose[@]}" --env-file "$tmp/empty.env" -p fi-diarization \
         -f deploy/docker-compose.yml -f deploy/docker-compose.hostdir.yml config -q >/dev/null 2>&1; then
         echo "  FAIL hostdir override rendered without FI_DATA_DIR"
         status=1

@@ -80,12 +80,18 @@ def _ready_settings():
 
 def _probe_all(paths: list[Path], settings):
     """Every file is probed before any is stored or run; one bad file stops them all."""
+    from .audio.ids import shown_name
     from .audio.probe import RejectedAudio, probe
 
-    try:
-        return [probe(path, settings.max_audio_seconds) for path in paths]
-    except RejectedAudio as err:
-        raise BadInput(str(err)) from None
+    probed = []
+    for path in paths:
+        try:
+            probed.append(probe(path, settings.max_audio_seconds))
+        except RejectedAudio as err:
+            raise BadInput(str(err)) from None
+        except OSError as err:  # e.g. no permission to read it
+            raise BadInput(f"{shown_name(path.name)}: {(err.strerror or str(err)).lower()}") from None
+    return probed
 
 
 def _transcribe_one(instance, settings, audio_id: str, options, *, force: bool, verbose: bool) -> bool:

@@ -64,13 +64,20 @@ def failure_reason(instance: dg.DagsterInstance, run_id: str) -> str:
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records:
         data = record.event_log_entry.dagster_event.step_failure_data
         if data and data.error:
-            error = data.error.cause if data.error.cls_name == "DagsterExecutionStepExecutionError" and data.error.cause else data.error
+            # Dagster wraps what an op or an IO manager raised (step execution, handle output, load input).
+            error = data.error.cause if data.error.cls_name.startswith("DagsterExecution") and data.error.cause else data.error
             lines = [x.strip() for x in error.message.strip().splitlines() if x.strip()]
             line = lines[0]
             if line.endswith(":") and len(lines) > 1:  # a blocking check names itself on the next lines
                 line = f"{line} {', '.join(lines[1:])}"
             head, sep, rest = line.partition(": ")
             return rest if sep and head.rsplit(".", 1)[-1] == error.cls_name else line
+    # A run worker that died (SIGKILL, OOM): the code server says how, in an engine event.
+    for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT).records:
+        message = record.event_log_entry.message or ""
+        at = message.find("Run execution process for ")  # after a "[DagsterApiServer] " prefix
+        if at >= 0:
+            return message[at:].split(". ")[0].removesuffix(".")
     for record in instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_FAILURE).records:
         return (record.event_log_entry.message or "run failed").strip().splitlines()[0]
     return "run failed"

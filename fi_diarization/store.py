@@ -12,6 +12,7 @@ Every write goes through `atomic_path`, so a reader sees a file whole or not at 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from pathlib import Path, PurePath
 from typing import Union
 
 __all__ = [
+    "StorageError",
     "AnyPath",
     "as_path",
     "is_local",
@@ -64,6 +66,17 @@ def is_local(path: AnyPath) -> bool:
     return isinstance(path, PurePath) and getattr(path, "protocol", "") in ("", "file", "local")
 
 
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_NOT_WRITABLE = {errno.EROFS, errno.EACCES, errno.EPERM}
+
+
+class StorageError(OSError):
+    """A write the storage refused (full, read-only); the file it was to replace is untouched."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def _local_tmp(dest: AnyPath) -> Path:
     return Path(tempfile.mkdtemp(prefix="fi-put-")) / f".{dest.name}.{uuid.uuid4().hex}.tmp"
 
@@ -75,7 +88,8 @@ def atomic_path(dest: AnyPath) -> Iterator[Path]:
     Locally: a hidden file beside `dest`, fsynced and renamed onto it. A crash (even SIGKILL)
     leaves either the old `dest` or the new one, never a partial file. On an object store: a
     file in a local temporary folder, uploaded whole when the block ends. The temporary file
-    is removed on any error.
+    is removed on any error. A full or read-only storage raises `StorageError` with a
+    one-line reason.
     """
     dest = as_path(dest)
     if not is_local(dest):
@@ -87,15 +101,21 @@ def atomic_path(dest: AnyPath) -> Iterator[Path]:
             shutil.rmtree(tmp.parent, ignore_errors=True)
         return
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.tmp")
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
         yield tmp
         with tmp.open("rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, dest)
+    except OSError as err:
+        if isinstance(err, StorageError) or err.errno not in _FULL | _NOT_WRITABLE:
+            raise
+        what = "storage full" if err.errno in _FULL else "storage not writable"
+        raise StorageError(err.errno, f"{what}: could not write {dest} ({os.strerror(err.errno)})") from err
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def write_bytes_atomic(data: bytes, dest: AnyPath) -> None:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +39,33 @@ def project_env(root: Path) -> dict[str, str]:
         "NO_PROXY": "127.0.0.1,localhost",
         "no_proxy": "127.0.0.1,localhost",
     }
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run -w workspace.yaml` as users start it, its output in `log`; stopped on exit.
+
+    The instance is opened once first: two processes creating a brand-new SQLite instance at
+    the same moment race on its tables, and a daemon that loses that race processes nothing.
+    """
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]):
+        pass
+    with log.open("wb") as out:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+            cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        yield daemon
+    finally:
+        os.killpg(daemon.pid, signal.SIGINT)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
 
 
 @pytest.fixture
@@ -109,3 +142,13 @@ def consult_run(tmp_path_factory) -> Materialized:
             open_instance(settings), accepted.audio_id, RunOptions(model=TEST_MODEL), source="test"
         )
         return Materialized(env, settings, accepted.audio_id, outcome, list(server.requests))
+
+
+def use_copy_of(run: Materialized, dest: Path, monkeypatch, **overrides: str) -> dict[str, str]:
+    """Point the environment at a copy of a materialized project (the shared one stays as it is)."""
+    root = Path(run.env["FI_DIARIZATION_HOME"]).parent
+    shutil.copytree(root, dest)
+    env = {k: v.replace(str(root), str(dest)) for k, v in {**run.env, **overrides}.items()}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import wave
 from fractions import Fraction
 from pathlib import Path
 
@@ -45,10 +46,35 @@ def silent_video(dest: Path, frames: int = 10) -> Path:
     return dest
 
 
+def long_conversation(dest: Path) -> Path:
+    """Three fixtures back to back: about 96 s, so several chunks."""
+    from fi_diarization_tests.conftest import FIXTURES
+
+    frames = []
+    for name in ("consult_2spk.wav", "family_3spk.wav", "ward_4spk.wav"):
+        with wave.open(str(FIXTURES / name)) as w:
+            frames.append(w.readframes(w.getnframes()))
+    with wave.open(str(dest), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(b"".join(frames))
+    return dest
+
+
+def clip(src: Path, dest: Path, start_s: float, seconds: float) -> Path:
+    """`seconds` of a WAV from `start_s`, as its own WAV."""
+    with wave.open(str(src)) as w:
+        w.setpos(int(start_s * w.getframerate()))
+        frames, params = w.readframes(int(seconds * w.getframerate())), w.getparams()
+    with wave.open(str(dest), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames)
+    return dest
+
+
 def tone(dest: Path, seconds: float, kind: str = "silence", rate: int = 16000) -> Path:
     """A WAV of silence, 50 Hz hum or white noise."""
-    import wave
-
     t = np.arange(int(seconds * rate)) / rate
     rng = np.random.default_rng(0)
     signal = {

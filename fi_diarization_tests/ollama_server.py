@@ -29,6 +29,9 @@ class FakeOllama:
     - `answer(request_json) -> str | dict | list`: the assistant content (dicts are JSON-encoded).
     - `delay_s`: wait this long before answering /api/chat.
     - `malformed`: "json" answers non-JSON content, "schema" off-schema JSON, "body" a non-Ollama body.
+    - `fault`: "cut" sends half of the reply and closes the connection; "die" does the same and
+      stops listening, as a server that crashed mid-answer; "huge" sends a reply of `huge_bytes`
+      (10 MB) and records in `sent` how many bytes the client took before it hung up.
     """
 
     def __init__(self, models: tuple[str, ...] = (DEFAULT_MODEL,)):
@@ -36,6 +39,9 @@ class FakeOllama:
         self.answer: Callable[[dict], Any] = schema_answer
         self.delay_s = 0.0
         self.malformed: str | None = None
+        self.fault: str | None = None
+        self.huge_bytes = 10_000_000
+        self.sent: list[int] = []  # bytes of each "huge" reply written before the client hung up
         self.requests: list[dict] = []  # every /api/chat body, in arrival order
         self._closing = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -142,6 +148,8 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
                 return
             if server.malformed == "body":
                 return self._send(200, b"<html>proxy error</html>", "text/html")
+            if server.fault == "huge":
+                return self._send_huge()
             message = {"role": "assistant", "content": server.content_for(body)}
             reply = {
                 "model": model,
@@ -159,6 +167,39 @@ def _handler(server: FakeOllama) -> type[BaseHTTPRequestHandler]:
             if body.get("stream", True):
                 # Ollama streams NDJSON unless told otherwise; one final chunk is a valid stream.
                 return self._send(200, (json.dumps(reply) + "\n").encode(), "application/x-ndjson")
+            if server.fault in ("cut", "die"):
+                return self._send_half(json.dumps(reply).encode(), stop=server.fault == "die")
             self._send(200, reply)
+
+        def _send_half(self, data: bytes, stop: bool) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            if stop:  # no longer listening before the connection drops: a retry finds nobody
+                server._httpd.shutdown()
+                server._httpd.server_close()
+            self.close_connection = True
+
+        def _send_huge(self) -> None:
+            head = b'{"model":"m","created_at":"2024-01-01T00:00:00Z","done":true,"message":{"role":"assistant","content":"'
+            tail = b'"}}'
+            filler = server.huge_bytes - len(head) - len(tail)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(server.huge_bytes))
+            self.end_headers()
+            sent = 0
+            try:
+                self.wfile.write(head)
+                block = b"x" * 65536
+                while sent < filler:
+                    sent += self.wfile.write(block[: filler - sent])
+                self.wfile.write(tail)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True
+            server.sent.append(len(head) + sent)
 
     return Handler

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import dagster as dg
@@ -17,7 +16,8 @@ from click.testing import CliRunner
 from fi_diarization.cli import cli
 from fi_diarization.speech import models as whisper
 from fi_diarization.results import load_transcripts
-from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
+from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env, use_copy_of
+from fi_diarization_tests.media import long_conversation
 
 FI = str(Path(sys.executable).with_name("fi-diarization"))
 
@@ -46,12 +46,7 @@ def test_identical_reupload_starts_no_run_and_loads_no_model(consult_run, tmp_pa
 def test_other_options_are_a_new_result_not_a_stale_hit(consult_run, tmp_path, monkeypatch):
     from fi_diarization.results import result_meta
 
-    # A copy of the materialized project, so the shared one stays as it is.
-    root = Path(consult_run.env["FI_DIARIZATION_HOME"]).parent
-    shutil.copytree(root, tmp_path / "copy")
-    env = {k: v.replace(str(root), str(tmp_path / "copy")) for k, v in consult_run.env.items()}
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
+    env = use_copy_of(consult_run, tmp_path / "copy", monkeypatch)
     before = result_meta(consult_run.audio_id)
     chunk_files = sorted((Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks").rglob("*.parquet"))
     runs_before = len(instance_runs(env["DAGSTER_HOME"]))
@@ -76,27 +71,13 @@ def test_load_transcripts_filters_and_types(consult_run):
     assert none.empty and str(none["speaker"].dtype) == "string" and str(none["start"].dtype) == "float64"
 
 
-def _long_conversation(dest: Path) -> Path:
-    """Three fixtures back to back: about 96 s, so several chunks."""
-    frames = []
-    for name in ("consult_2spk.wav", "family_3spk.wav", "ward_4spk.wav"):
-        with wave.open(str(FIXTURES / name)) as w:
-            frames.append(w.readframes(w.getnframes()))
-    with wave.open(str(dest), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(b"".join(frames))
-    return dest
-
-
 def _transcribe(wav: Path, env: dict, **kw):
     args = [FI, "transcribe", str(wav), "--model", TEST_MODEL, "--num-speakers", "4", "--format", "json"]
     return subprocess.run(args, env={**os.environ, **env}, capture_output=True, text=True, timeout=600, **kw)
 
 
 def test_sigkill_mid_transcription_then_resume(tmp_path):
-    wav = _long_conversation(tmp_path / "long.wav")
+    wav = long_conversation(tmp_path / "long.wav")
     # One chunk per Whisper call, so every finished chunk is cached before the next starts.
     env = {**project_env(tmp_path / "killed"), "WHISPER_BATCH_SIZE": "1"}
     cache = Path(env["FI_DIARIZATION_HOME"]) / "cache" / "chunks"

@@ -97,7 +97,8 @@ def test_submit_copies_into_the_inbox_and_status_says_queued(cli_env, tmp_path):
 BAD = {
     "empty": (lambda d: (d / "empty.wav").write_bytes(b""), "empty.wav", "empty file"),
     "not audio": (lambda d: (d / "notes.mp3").write_text("hello"), "notes.mp3", "not a recognised audio container"),
-    "unsafe name": (lambda d: shutil.copy(FIXTURES / "consult_2spk.wav", d / "-rf.wav"), "-rf.wav", "unsafe file name"),
+    "not audio, odd name": (lambda d: (d / "línea\nnueva.wav").write_text("hi"), "línea\nnueva.wav",
+                            "línea\\nnueva.wav: not a recognised audio container"),
     "missing": (lambda d: None, "nope.wav", "no such file"),
 }
 
@@ -113,6 +114,21 @@ def test_bad_input_exits_2_with_one_line(tmp_path, command, case):
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
     assert nothing_stored(env)
+
+
+def test_a_name_is_metadata_never_a_reason_to_refuse(cli_env, transcribed, tmp_path):
+    odd = tmp_path / "línea\nnueva.wav"
+    shutil.copy(FIXTURES / "consult_2spk.wav", odd)
+    proc = run(["transcribe", str(odd), "--model", TEST_MODEL, "--format", "json"], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == json.loads(transcribed.stdout)  # same bytes, same audio id and result
+    dashed = tmp_path / "-rf .wav"
+    shutil.copy(FIXTURES / "family_3spk.wav", dashed)
+    proc = run(["submit", str(dashed)], cli_env)
+    assert proc.returncode == 0, proc.stderr
+    audio_id = proc.stdout.strip()
+    assert audio_id.startswith("rf-")
+    assert os.path.isfile(os.path.join(cli_env["FI_DIARIZATION_HOME"], "inbox", f"{audio_id}.wav"))
 
 
 def test_bad_options_exit_2(cli_env):

@@ -3,7 +3,6 @@
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from fi_diarization.options import RunOptions
 from fi_diarization.results import load_stats
 from fi_diarization.audio.ids import audio_id_for, is_audio_id
 from fi_diarization.defs.partitions import audio_files
-from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env
+from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env, running_daemon
 
 BIN = Path(sys.executable).parent
 
@@ -79,11 +78,7 @@ def test_audio_ids_are_safe_and_stable():
 
 def test_the_daemon_alone_processes_a_new_upload(tmp_path):
     env = {**os.environ, **project_env(tmp_path), "FI_SENSOR_INTERVAL_S": "1"}
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-    try:
+    with running_daemon(env, tmp_path / "daemon.log"):
         inbox = Path(env["FI_DIARIZATION_HOME"]) / "inbox"
         inbox.mkdir(parents=True, exist_ok=True)
         shutil.copy(FIXTURES / "consult_2spk.wav", inbox / "visit.wav")
@@ -102,9 +97,6 @@ def test_the_daemon_alone_processes_a_new_upload(tmp_path):
         while time.monotonic() < deadline and not stats.is_file():
             time.sleep(1)
         time.sleep(2)
-    finally:
-        os.killpg(daemon.pid, signal.SIGINT)
-        daemon.wait(timeout=60)
     status = subprocess.run([str(BIN / "fi-diarization"), "status"], env=env, capture_output=True, text=True)
     assert status.stdout.count("\tdone") == 1 and len(status.stdout.splitlines()) == 1
     with_env = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])

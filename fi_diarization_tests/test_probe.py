@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from fi_diarization.audio.probe import RejectedAudio, check_name, probe, sha256_file
+from fi_diarization.audio.ids import shown_name
+from fi_diarization.audio.probe import RejectedAudio, probe, sha256_file
 from fi_diarization_tests.conftest import FIXTURES
 from fi_diarization_tests.media import encode, silent_video, tone
 
@@ -78,10 +79,58 @@ def test_duration_cap_is_read_before_decoding(tmp_path):
         probe(long, max_duration_s=300)
 
 
-@pytest.mark.parametrize("name", ["-rf.wav", ".hidden.wav", "a\nb.wav", "a\x1bb.wav", "x" * 300 + ".wav", ".."])
-def test_unsafe_names(name):
-    with pytest.raises(RejectedAudio, match="unsafe file name"):
-        check_name(name)
+ODD_NAMES = {
+    "newline": ("línea\nnueva.wav", "línea\\nnueva.wav"),
+    "dash": ("-rf.wav", "-rf.wav"),
+    "hidden": (".hidden.wav", ".hidden.wav"),
+    "escape sequence": ("a\x1b[31mb.wav", "a\\x1b[31mb.wav"),
+    "bidi override": ("x\u202evaw.exe", "x\\u202evaw.exe"),
+    "not utf-8": (os.fsdecode(b"caf\xe9.wav"), "caf\\xe9.wav"),
+    "backslash": ("a\\b.wav", "a\\\\b.wav"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_NAMES))
+def test_any_name_the_filesystem_allows_is_accepted_and_shown_escaped(tmp_path, case):
+    name, shown = ODD_NAMES[case]
+    path = tmp_path / name
+    path.write_bytes(WAV.read_bytes())
+    assert probe(path, max_duration_s=60).duration_s == pytest.approx(29.607, abs=0.01)
+    assert shown_name(name) == shown
+    # The same name on a file that is not audio: the one-line reason shows it escaped.
+    path.write_text("not audio")
+    with pytest.raises(RejectedAudio) as err:
+        probe(path, max_duration_s=60)
+    assert str(err.value) == f"{shown}: not a recognised audio container (wav, flac, mp3, ogg, m4a, webm, aiff)"
+    assert str(err.value).isprintable()
+
+
+def test_longest_name_is_accepted_and_cut_where_shown(tmp_path):
+    name = "ñ" * 125 + ".wav"  # 254 bytes: ext4 and tmpfs allow 255
+    path = tmp_path / name
+    path.write_bytes(b"")
+    with pytest.raises(RejectedAudio) as err:
+        probe(path, max_duration_s=60)
+    message = str(err.value)
+    assert message.endswith("ñ.wav: empty file") and "…" in message and len(message) < 100
+
+
+def test_a_name_the_filesystem_refuses_is_one_line(tmp_path):
+    with pytest.raises(RejectedAudio) as err:
+        probe(tmp_path / ("x" * 300 + ".wav"), max_duration_s=60)
+    assert str(err.value).endswith(": file name too long")
+
+
+def test_cut_ogg_is_truncated_not_a_shorter_whole_file(tmp_path):
+    whole = encode(WAV, tmp_path / "whole.ogg", "libopus", "ogg", seconds=20).read_bytes()
+    assert probe(tmp_path / "whole.ogg", max_duration_s=60).duration_s == pytest.approx(20, abs=0.1)
+    pages = [i for i in range(len(whole)) if whole.startswith(b"OggS", i)]
+    # Cut inside a page, and cut exactly between two pages (every page there is whole).
+    for cut, reason in ((len(whole) // 2, "the last Ogg page is cut off"),
+                        (pages[len(pages) // 2], "ends without its end-of-stream page")):
+        (tmp_path / "cut.ogg").write_bytes(whole[:cut])
+        with pytest.raises(RejectedAudio, match=f"cut.ogg: truncated: .*{reason}"):
+            probe(tmp_path / "cut.ogg", max_duration_s=60)
 
 
 def test_sha256_is_of_the_bytes(tmp_path):

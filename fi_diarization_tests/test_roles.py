@@ -233,3 +233,37 @@ def test_validate_reply_returns_speaker_order():
 def test_system_message_never_holds_transcript_text():
     messages = build_messages({"SPEAKER_00": INJECTION}, DEFAULT_ROLES, "en")
     assert INJECTION not in messages[0]["content"] and "obey me" not in messages[0]["content"]
+
+
+def test_server_dying_mid_answer_leaves_roles_null_with_a_reason(ollama_server):
+    ollama_server.fault = "die"
+    labels = label_roles(resource(ollama_server, retries=2), segments(CONSULT))
+    assert labels.roles == {"SPEAKER_00": None, "SPEAKER_01": None, "SPEAKER_02": None}
+    # Cut mid-body, retried at once, and the retry finds no server: not retried further.
+    assert labels.reason.startswith(f"no Ollama server at {ollama_server.url}")
+    assert len(ollama_server.requests) == 1
+
+
+def test_connection_cut_mid_answer_is_retried_then_given_up(ollama_server):
+    ollama_server.fault = "cut"
+    labels = label_roles(resource(ollama_server, retries=1), segments(CONSULT))
+    assert set(labels.roles.values()) == {None}
+    assert labels.reason.startswith(f"Ollama at {ollama_server.url} failed on 2 attempt(s)")
+    assert "RemoteProtocolError" in labels.reason
+    assert len(ollama_server.requests) == 2
+
+
+def test_a_10_mb_reply_is_read_no_further_than_the_cap(ollama_server):
+    import tracemalloc
+
+    ollama_server.fault = "huge"
+    tracemalloc.start()
+    try:
+        labels = label_roles(resource(ollama_server, retries=0), segments(CONSULT))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert set(labels.roles.values()) == {None}
+    assert labels.reason == "invalid answer from model 'qwen2.5:7b-instruct-q4_0' after 1 attempt(s): the reply is over 1048576 bytes; not read further"
+    # The client held at most a few times the 1 MiB cap, never the 10 MB body.
+    assert peak < 4 * 2**20, peak

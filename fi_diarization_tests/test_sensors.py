@@ -1,12 +1,14 @@
 """The inbox sensor, evaluated with build_sensor_context on a real temporary inbox."""
 
+import json
+import os
 import shutil
 
 import dagster as dg
 import pytest
 
 from fi_diarization.definitions import defs
-from fi_diarization.audio.intake import find_audio, rejection
+from fi_diarization.audio.intake import find_audio, intake_record, rejection
 from fi_diarization.options import RunOptions
 from fi_diarization_tests.conftest import FIXTURES
 
@@ -82,6 +84,23 @@ def test_rejected_file_goes_to_quarantine_with_reason(home, instance):
     qid = reason_file.name.removesuffix(".reason.json")
     assert "not a recognised audio container" in rejection(home, qid)
     assert (home.quarantine / qid).read_text() == "not audio at all"
+
+
+def test_odd_names_are_taken_in_and_kept_as_metadata(home, instance):
+    names = {"línea\nnueva.wav": "consult_2spk.wav", os.fsdecode(b"-caf\xe9 \x1b.wav"): "family_3spk.wav"}
+    for name, fixture in names.items():
+        shutil.copy(FIXTURES / fixture, home.inbox / name)
+    (home.inbox / "\u202enot audio.wav").write_text("text")
+    result = tick(instance, tick(instance).cursor)
+    ids = sorted(r.partition_key for r in result.run_requests)
+    assert [i.rsplit("-", 1)[0] for i in ids] == ["caf", "l_nea_nueva"]
+    stored = {intake_record(home, i)["original_name"] for i in ids}
+    assert stored == {"línea\nnueva.wav", "-caf\\xe9 \x1b.wav"}  # the bytes that are not UTF-8 as \xe9
+    assert not any(home.inbox.iterdir())
+    (reason,) = home.quarantine.glob("*.reason.json")
+    record = json.loads(reason.read_text())
+    assert record["original_name"] == "\u202enot audio.wav"
+    assert record["reason"] == "\\u202enot audio.wav: not a recognised audio container (wav, flac, mp3, ogg, m4a, webm, aiff)"
 
 
 def test_hidden_partial_uploads_are_ignored(home, instance):

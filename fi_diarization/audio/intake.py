@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..settings import Settings
 from ..store import copy_atomic, move_atomic, write_json_atomic
-from .ids import HASH_CHARS, audio_id_for, is_audio_id
+from .ids import HASH_CHARS, audio_id_for, is_audio_id, name_record
 from .probe import AudioInfo, probe, sha256_file
 
 __all__ = ["Accepted", "accept", "intake_record", "quarantine", "find_audio", "find_by_hash", "rejection", "quarantined", "suffix_for"]
@@ -97,7 +97,7 @@ def accept(settings: Settings, src: Path, *, move: bool, info: AudioInfo | None 
     meta = {
         "audio_id": audio_id,
         "sha256": sha256,
-        "original_name": src.name,
+        "original_name": name_record(src.name),
         "received_at": time.time(),
         "probe": info.record(),
     }
@@ -112,11 +112,11 @@ def quarantine(settings: Settings, src: Path, reason: str) -> str:
         sha = sha256_file(src) if src.is_file() and not src.is_symlink() else uuid.uuid4().hex
     except OSError:
         sha = uuid.uuid4().hex
-    qid = audio_id_for(src.name if src.name else "file", sha)
+    qid = audio_id_for(src.name, sha)
     # Copes with another filesystem or an object store; a file it cannot move stays where it was.
     move_atomic(src, settings.quarantine / qid)
     write_json_atomic(
-        {"audio_id": qid, "original_name": src.name, "reason": reason, "at": time.time()},
+        {"audio_id": qid, "original_name": name_record(src.name), "reason": reason, "at": time.time()},
         settings.quarantine / f"{qid}.reason.json",
     )
     return qid

@@ -1,4 +1,4 @@
-"""What a file is: allow-listed demuxers, audio streams, duration cap, safe names.
+"""What a file is: allow-listed demuxers, audio streams, duration cap, whole files.
 
 Every entry point (sensor, `audio` asset, CLI) asks this module before anything decodes a
 file, and every refusal is one `RejectedAudio` with a one-line reason.
@@ -6,16 +6,15 @@ file, and every refusal is one `RejectedAudio` with a one-line reason.
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import re
 import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["AudioInfo", "RejectedAudio", "probe", "check_name", "sha256_file"]
+from .ids import shown_name
 
-MAX_NAME_BYTES = 200
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+__all__ = ["AudioInfo", "RejectedAudio", "probe", "sha256_file"]
 
 # Magic bytes -> FFmpeg demuxer. The demuxer is forced rather than probed, because FFmpeg
 # probes content: an `#EXTM3U` file named .mp3 would otherwise open as an HLS playlist and
@@ -52,16 +51,6 @@ class AudioInfo:
         return {k: v for k, v in asdict(self).items() if k != "path"}
 
 
-def check_name(name: str) -> None:
-    """Refuse names that could escape a folder or confuse a shell or a log line."""
-    if not name or name in {".", ".."} or name.startswith((".", "-")):
-        raise RejectedAudio(f"unsafe file name {name!r}: must not be empty or start with '.' or '-'")
-    if _UNSAFE_NAME.search(name):
-        raise RejectedAudio(f"unsafe file name {name!r}: contains a path separator or control character")
-    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
-        raise RejectedAudio(f"unsafe file name: longer than {MAX_NAME_BYTES} bytes")
-
-
 def _sniff(head: bytes) -> str | None:
     if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
         return "wav"
@@ -92,38 +81,44 @@ def probe(path: Path, max_duration_s: float) -> AudioInfo:
     import av  # PyAV; imported here so reading results never pays for it
 
     path = Path(path)
-    check_name(path.name)
+    name = shown_name(path.name)  # any name is accepted; it is only shown, escaped
     try:
         st = path.lstat()
+        if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+            raise RejectedAudio(f"{name}: not a regular file")
+        if st.st_size == 0:
+            raise RejectedAudio(f"{name}: empty file")
+        with path.open("rb") as fh:
+            head = fh.read(64)
     except FileNotFoundError:
-        raise RejectedAudio(f"{path.name}: no such file") from None
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-        raise RejectedAudio(f"{path.name}: not a regular file")
-    if st.st_size == 0:
-        raise RejectedAudio(f"{path.name}: empty file")
-    with path.open("rb") as fh:
-        head = fh.read(64)
+        raise RejectedAudio(f"{name}: no such file") from None
+    except OSError as err:
+        if err.errno != errno.ENAMETOOLONG:
+            raise  # unreadable for now (permissions, I/O): the inbox leaves it in place and tries again
+        raise RejectedAudio(f"{name}: file name too long") from None
     demuxer = _sniff(head)
     if demuxer is None:
-        raise RejectedAudio(f"{path.name}: not a recognised audio container (wav, flac, mp3, ogg, m4a, webm, aiff)")
+        raise RejectedAudio(f"{name}: not a recognised audio container (wav, flac, mp3, ogg, m4a, webm, aiff)")
     if demuxer == "wav":
-        _check_riff(path, st.st_size)
+        _check_riff(path, st.st_size, name)
+    if demuxer == "ogg":
+        _check_ogg_end(path, st.st_size, name)
     try:
         container = av.open(str(path), format=demuxer, options={"protocol_whitelist": "file"})
     except (av.FFmpegError, OSError, ValueError) as err:
-        raise RejectedAudio(f"{path.name}: unreadable {demuxer} container ({err.__class__.__name__})") from None
+        raise RejectedAudio(f"{name}: unreadable {demuxer} container ({err.__class__.__name__})") from None
     with container:
         if not container.streams.audio:
-            raise RejectedAudio(f"{path.name}: no audio stream")
+            raise RejectedAudio(f"{name}: no audio stream")
         stream = container.streams.audio[0]
         duration_s = _duration(container, stream)
         if duration_s is None or duration_s <= 0:
-            raise RejectedAudio(f"{path.name}: the container does not state a duration")
+            raise RejectedAudio(f"{name}: the container does not state a duration")
         if duration_s > max_duration_s:
             raise RejectedAudio(
-                f"{path.name}: {duration_s:.0f} s is over the {max_duration_s:.0f} s cap (FI_MAX_AUDIO_SECONDS)"
+                f"{name}: {duration_s:.0f} s is over the {max_duration_s:.0f} s cap (FI_MAX_AUDIO_SECONDS)"
             )
-        _decode_probe(container, stream, duration_s, path.name)
+        _decode_probe(container, stream, duration_s, name)
         return AudioInfo(
             path=path,
             container=demuxer,
@@ -135,7 +130,7 @@ def probe(path: Path, max_duration_s: float) -> AudioInfo:
         )
 
 
-def _check_riff(path: Path, size: int) -> None:
+def _check_riff(path: Path, size: int, name: str) -> None:
     """FFmpeg clamps a WAV's duration to the bytes present, so compare the header itself."""
     with path.open("rb") as fh:
         fh.seek(12)
@@ -148,11 +143,35 @@ def _check_riff(path: Path, size: int) -> None:
                 # 0 and 0xFFFFFFFF mean "unknown length" (streamed or RF64 writers).
                 if chunk_size not in (0, 0xFFFFFFFF) and fh.tell() + chunk_size > size:
                     raise RejectedAudio(
-                        f"{path.name}: truncated: header announces {chunk_size} bytes of audio, "
+                        f"{name}: truncated: header announces {chunk_size} bytes of audio, "
                         f"{size - fh.tell()} present"
                     )
                 return
             fh.seek(chunk_size + (chunk_size & 1), 1)
+
+
+# An Ogg page: 27-byte header, then up to 255 lacing values of up to 255 bytes each.
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255
+_OGG_EOS = 0x04
+
+
+def _check_ogg_end(path: Path, size: int, name: str) -> None:
+    """A cut Ogg file opens as a shorter whole one (FFmpeg takes the duration from the last page
+    present), so the file must end with a whole page carrying the end-of-stream flag."""
+    with path.open("rb") as fh:
+        fh.seek(max(0, size - _OGG_MAX_PAGE))
+        tail = fh.read()
+    at = tail.rfind(b"OggS")
+    while at >= 0:  # the last page is the one that ends exactly at the end of the file
+        header = tail[at : at + 27]
+        if len(header) == 27 and header[4] == 0:
+            lacing = tail[at + 27 : at + 27 + header[26]]
+            if len(lacing) == header[26] and at + 27 + len(lacing) + sum(lacing) == len(tail):
+                if not header[5] & _OGG_EOS:
+                    raise RejectedAudio(f"{name}: truncated: the Ogg stream ends without its end-of-stream page")
+                return
+        at = tail.rfind(b"OggS", 0, at)
+    raise RejectedAudio(f"{name}: truncated: the last Ogg page is cut off")
 
 
 def _duration(container, stream) -> float | None:

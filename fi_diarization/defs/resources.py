@@ -7,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..roles.ollama import OllamaChat
+from ..roles.ollama import MAX_REPLY_BYTES, OllamaChat
 from ..settings import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL
 from ..speech.models import LoadedModel, cpu_threads, load_model, resolve_compute_type, resolve_device
 
@@ -46,6 +46,7 @@ class OllamaResource(dg.ConfigurableResource):
     keep_alive: str = "10m"
     retries: int = 2
     backoff_s: float = 1.0
+    max_reply_bytes: int = MAX_REPLY_BYTES
 
     def chat(self) -> OllamaChat:
         return OllamaChat(**self.model_dump())

@@ -4,6 +4,7 @@ import json
 
 import dagster as dg
 
+from ..audio.ids import shown_name
 from ..audio.intake import accept, quarantine
 from ..audio.probe import RejectedAudio
 from ..options import RunOptions
@@ -56,16 +57,16 @@ def build_inbox_sensor(job, interval_s: int) -> dg.SensorDefinition:
                         accepted = accept(settings, local, move=True)
                     except RejectedAudio as err:
                         accepted = None
-                        context.log.warning(f"rejected {path.name} as {quarantine(settings, local, str(err))}: {err}")
+                        context.log.warning(f"rejected {shown_name(path.name)} as {quarantine(settings, local, str(err))}: {err}")
                 if not is_local(path):
                     remove(path)  # taken in or quarantined: the copy is where it belongs
             except OSError as err:  # unreadable now (permissions, vanished): left in place, tried again
-                context.log.error(f"could not take in {path.name}: {err}")
+                context.log.error(f"could not take in {shown_name(path.name)}: {err.strerror or err}")
                 continue
             if accepted is None:
                 continue
             if not accepted.new:
-                context.log.info(f"{path.name} has the same bytes as {accepted.audio_id}: nothing to do")
+                context.log.info(f"{shown_name(path.name)} has the same bytes as {accepted.audio_id}: nothing to do")
                 continue
             new_ids.append(accepted.audio_id)
             requests.append(

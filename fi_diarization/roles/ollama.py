@@ -18,6 +18,39 @@ __all__ = ["LLMUnavailable", "OllamaChat"]
 
 # Nothing listening should fail in seconds, whatever the generation timeout is.
 _CONNECT_TIMEOUT_S = 5.0
+# A role answer is a few hundred bytes of JSON; a reply is read no further than this.
+MAX_REPLY_BYTES = 1 << 20
+
+
+class _ReplyTooLarge(Exception):
+    """The reply body went past the cap; reading stopped there."""
+
+
+class _CappedStream(httpx.SyncByteStream):
+    """A response body that raises once more than `limit` bytes have arrived."""
+
+    def __init__(self, stream: httpx.SyncByteStream, limit: int):
+        self._stream, self._limit = stream, limit
+
+    def __iter__(self):
+        seen = 0
+        for chunk in self._stream:
+            seen += len(chunk)
+            if seen > self._limit:
+                raise _ReplyTooLarge
+            yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def _cap_reply(limit: int) -> Callable[[httpx.Response], None]:
+    """An httpx response hook (it runs before the body is read, whatever the transport or proxy)."""
+
+    def hook(response: httpx.Response) -> None:
+        response.stream = _CappedStream(response.stream, limit)
+
+    return hook
 
 
 class LLMUnavailable(Exception):
@@ -50,10 +83,11 @@ class OllamaChat:
     keep_alive: str = "10m"
     retries: int = 2
     backoff_s: float = 1.0
+    max_reply_bytes: int = MAX_REPLY_BYTES
 
     def _client(self) -> ollama.Client:
         timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, _CONNECT_TIMEOUT_S))
-        return ollama.Client(host=self.host, timeout=timeout)
+        return ollama.Client(host=self.host, timeout=timeout, event_hooks={"response": [_cap_reply(self.max_reply_bytes)]})
 
     def _unreachable(self) -> LLMUnavailable:
         return LLMUnavailable(
@@ -118,6 +152,8 @@ class OllamaChat:
             raise self._unreachable() from err
         except httpx.TimeoutException as err:
             raise LLMUnavailable("timeout", "timeout") from err
+        except _ReplyTooLarge:
+            raise LLMUnavailable(f"the reply is over {self.max_reply_bytes} bytes; not read further", "invalid") from None
         except ollama.ResponseError as err:
             if err.status_code == 404:
                 raise LLMUnavailable(
