@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL, project_env
-from fi_diarization_tests.test_cache import _long_conversation
+from fi_diarization_tests.media import long_conversation as _long_conversation
 
 pytest.importorskip("s3fs")
 pytest.importorskip("moto")
