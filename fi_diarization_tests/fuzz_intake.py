@@ -6,6 +6,7 @@ an input that hangs the probe fails the test at a hard time bound instead of sta
 the number of inputs.
 """
 
+import dataclasses
 import hashlib
 import os
 import tempfile
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from fi_diarization.audio.intake import accept, quarantine, rejection
 from fi_diarization.audio.probe import RejectedAudio, sha256_file
-from fi_diarization.settings import Settings
+from fi_diarization.settings import get_settings
 from fi_diarization_tests.conftest import FIXTURES
 from fi_diarization_tests.media import clip, encode
 
@@ -80,7 +81,7 @@ names = st.text(st.characters(blacklist_characters="/\x00", blacklist_categories
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=mutated(), name=names)
 def test_intake_accepts_whole_audio_or_rejects_with_one_line(data, name):
-    home = Settings(home=HOME, max_audio_seconds=60.0, sensor_interval_s=1)
+    home = dataclasses.replace(get_settings(), home=HOME, max_audio_seconds=60.0, sensor_interval_s=1)
     home.ensure_dirs()
     path = home.inbox / name
     path.write_bytes(data)

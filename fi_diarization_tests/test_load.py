@@ -12,6 +12,7 @@ import dagster as dg
 import pandas as pd
 import yaml
 
+from fi_diarization.definitions import JOB_NAME
 from fi_diarization.defs.partitions import audio_files
 from fi_diarization.tags import PARTITION_TAG
 from fi_diarization_tests.conftest import FIXTURES, PROJECT_ROOT, project_env, running_daemon
@@ -87,7 +88,7 @@ def test_ten_files_at_once_each_good_one_done_exactly_once(tmp_path):
     assert done, f"{len(list(transcripts.glob('*.parquet')))} of {len(good)} done in {DEADLINE_S} s\n{log[-3000:]}"
 
     instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-    records = instance.get_run_records()
+    records = instance.get_run_records(filters=dg.RunsFilter(job_name=JOB_NAME))  # not the stats' refreshes
     keys = sorted(r.dagster_run.tags[PARTITION_TAG] for r in records)
     print(f"\nload: 10 files, {len(records)} runs, {wall_s:.0f} s from the drop to the last transcript")
     assert len(records) == len(good) and len(set(keys)) == len(good)  # each good file exactly once
@@ -122,7 +123,7 @@ def test_killed_run_worker_fails_the_run_frees_the_slot_and_the_rerun_resumes(tm
         shutil.copy(wav, home / "inbox" / "long.wav")
         deadline = time.monotonic() + DEADLINE_S
         assert wait_for(lambda: cache.exists() and any(cache.rglob("*.parquet")), deadline, every=0.05)
-        (run,) = instance.get_runs()
+        (run,) = instance.get_runs(filters=dg.RunsFilter(job_name=JOB_NAME))
         # The run holds the `whisper` slot; its worker is the process running the step.
         (slot,) = instance.event_log_storage.get_concurrency_info("whisper").claimed_slots
         assert slot.run_id == run.run_id
@@ -142,6 +143,6 @@ def test_killed_run_worker_fails_the_run_frees_the_slot_and_the_rerun_resumes(tm
     assert {p: p.stat().st_mtime_ns for p in finished} == finished
     chunks = pd.read_parquet(home / "storage" / "chunks" / f"{run.tags[PARTITION_TAG]}.parquet")
     assert 0 < len(finished) < len(chunks) == len(list(cache.rglob("*.parquet")))
-    killed, resumed = sorted(instance.get_runs(), key=lambda r: r.status.value)
+    killed, resumed = sorted(instance.get_runs(filters=dg.RunsFilter(job_name=JOB_NAME)), key=lambda r: r.status.value)
     assert (killed.run_id, killed.status, resumed.status) == (run.run_id, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.SUCCESS)
     assert resumed.parent_run_id == run.run_id
