@@ -131,43 +131,56 @@ def embed_windows(
     import torch
 
     encoder = _get_encoder()
-    audio = np.asarray(audio, dtype=np.float32)
+    audio = np.asarray(audio, dtype=np.float32)  # a memory map stays one: pieces are read as needed
     step = max(1, round(SAMPLE_RATE / rate / _HOP))
     pieces = []
     for start, end in regions:
         lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
         if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
-            pieces.append((lo, audio[lo:hi]))
+            pieces.append((lo, hi))
     if not pieces:
         return np.zeros((0, 256), np.float32), np.zeros((0, 2))
 
-    # The encoder takes a linear (not log) mel spectrogram, so level matters: bring the
-    # voiced audio to the level resemblyzer was trained on.
-    voiced = np.concatenate([p for _, p in pieces])
-    rms = float(np.sqrt(np.mean(voiced.astype(np.float64) ** 2)))
+    # First pass, audio only: the windows, their levels, and the voiced level. The encoder takes
+    # a linear (not log) mel spectrogram, so level matters: the voiced audio is brought to the
+    # level resemblyzer was trained on.
+    windows, levels, squares, count = [], [], 0.0, 0
+    for lo, hi in pieces:
+        piece = audio[lo:hi].astype(np.float64)
+        squares, count = squares + float(np.sum(piece**2)), count + len(piece)
+        for i in _window_starts(len(piece) // _HOP, step):
+            a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, len(piece))
+            windows.append((lo, i, a, b))
+            levels.append(float(np.sqrt(np.mean(piece[a:b] ** 2))))
+    rms = float(np.sqrt(squares / count))
     gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
-
-    mels, spans, levels = [], [], []
-    for lo, piece in pieces:
-        n_samples = len(piece)
-        n_frames = n_samples // _HOP
-        piece = np.pad(piece * gain, (0, max(0, _WINDOW_FRAMES * _HOP - n_samples)))
-        mel = mel_spectrogram(piece)
-        for i in _window_starts(n_frames, step):
-            a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, n_samples)
-            mels.append(mel[i : i + _WINDOW_FRAMES])
-            spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
-            levels.append(float(np.sqrt(np.mean(piece[a:b].astype(np.float64) ** 2))))
-
     levels = np.asarray(levels)
     keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
-    batch = np.stack([m for m, k in zip(mels, keep) if k])
-    with torch.no_grad():
-        embeddings = np.concatenate(
-            [encoder(torch.from_numpy(batch[i : i + 256])).numpy() for i in range(0, len(batch), 256)]
-        )
+
+    # Second pass: mel spectrograms region by region, embedded 256 windows at a time, so memory
+    # holds one region and one batch however long the file is (an hour is ~7 000 windows).
+    embeddings, spans, batch = [], [], []
+
+    def flush() -> None:
+        if batch:
+            with torch.no_grad():
+                embeddings.append(encoder(torch.from_numpy(np.stack(batch))).numpy())
+            batch.clear()
+
+    mel, mel_lo = None, None
+    for (lo, i, a, b), kept in zip(windows, keep):
+        if not kept:
+            continue
+        if mel_lo != lo:
+            hi = next(h for l, h in pieces if l == lo)
+            piece = audio[lo:hi] * gain
+            mel, mel_lo = mel_spectrogram(np.pad(piece, (0, max(0, _WINDOW_FRAMES * _HOP - len(piece))))), lo
+        batch.append(mel[i : i + _WINDOW_FRAMES])
+        spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
+        if len(batch) == 256:
+            flush()
+    flush()
+    embeddings = np.concatenate(embeddings)
     # An all-zero ReLU output normalises to NaN; such a window says nothing about a voice.
     finite = np.isfinite(embeddings).all(axis=1)
-    return embeddings[finite], np.asarray(spans)[keep][finite]
-
-
+    return embeddings[finite], np.asarray(spans)[finite]
