@@ -7,8 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..roles.ollama import MAX_REPLY_BYTES, OllamaChat
-from ..settings import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL
+from ..roles.ollama import OllamaChat
 from ..speech.models import LoadedModel, cpu_threads, load_model, resolve_compute_type, resolve_device
 
 __all__ = ["WhisperResource", "OllamaResource"]
@@ -37,19 +36,8 @@ class WhisperResource(dg.ConfigurableResource):
         return load_model(spec, self.device, self.compute_type, self.cpu_threads)
 
 
-class OllamaResource(dg.ConfigurableResource):
-    """Ollama chat client with JSON-schema output (see `roles.ollama.OllamaChat`)."""
-
-    host: str = DEFAULT_OLLAMA_HOST
-    model: str = DEFAULT_OLLAMA_MODEL
-    timeout_s: float = 120.0
-    keep_alive: str = "10m"
-    retries: int = 2
-    backoff_s: float = 1.0
-    max_reply_bytes: int = MAX_REPLY_BYTES
-
-    def chat(self) -> OllamaChat:
-        return OllamaChat(**self.model_dump())
+class OllamaResource(dg.ConfigurableResource, OllamaChat):
+    """Ollama chat client with JSON-schema output (`roles.ollama.OllamaChat` as a resource)."""
 
     def chat_json(self, messages: list[dict], schema: dict, validate: Callable[[dict], Any] | None = None) -> Any:
-        return self.chat().chat_json(messages, schema, validate, log=dg.get_dagster_logger())
+        return OllamaChat.chat_json(self, messages, schema, validate, log=dg.get_dagster_logger())

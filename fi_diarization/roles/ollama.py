@@ -6,10 +6,10 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 import ollama
 
 from ..settings import DEFAULT_OLLAMA_HOST, DEFAULT_OLLAMA_MODEL
@@ -67,8 +67,7 @@ def _one_line(text: object, limit: int = 200) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-@dataclass(frozen=True)
-class OllamaChat:
+class OllamaChat(BaseModel):
     """Ollama chat client with JSON-schema output.
 
     The retry loop is written out rather than taken from a retry library: the official client
