@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import click
 
 from .settings import SAMPLE_AUDIO, DataRootError, get_settings
 
-__all__ = ["cli", "main"]
+__all__ = ["cli", "main", "entry"]
 
 # formats.FORMATS, repeated so that `--help` does not import pandas, rich and the writers.
 FORMATS = ("table", "json", "txt", "srt", "vtt", "rttm")
@@ -204,5 +206,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def entry() -> None:
+    """The `fi-diarization` command: `main`, then an exit that skips interpreter teardown.
+
+    Every result is written (write-then-rename) and printed before this returns; tearing down
+    the loaded models, Dagster and the thread pools took ~0.9 s of a 30 s file's ~10 s,
+    measured, and finished nothing the user waits for.
+    """
+    code = main()
+    logging.shutdown()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # `| head`: what was wanted was read
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

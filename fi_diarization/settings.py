@@ -32,6 +32,7 @@ class Settings:
     sensor_interval_s: int
     local_cache: Path  # this machine's copies of objects that never change
     executor: str = "in_process"  # or "multiprocess" (FI_EXECUTOR)
+    overlap: bool = True  # in-process runs find speaker turns beside Whisper (FI_OVERLAP)
 
     @property
     def inbox(self) -> AnyPath:
@@ -118,4 +119,5 @@ def get_settings() -> Settings:
         sensor_interval_s=int(env.get("FI_SENSOR_INTERVAL_S") or 10),
         local_cache=Path(env.get("FI_LOCAL_CACHE") or Path.home() / ".cache" / "fi-diarization" / "objects").expanduser(),
         executor=env.get("FI_EXECUTOR") or "in_process",
+        overlap=(env.get("FI_OVERLAP") or "1") != "0",
     )

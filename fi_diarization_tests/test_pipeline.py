@@ -154,3 +154,29 @@ def test_a_run_decodes_the_original_once(home, monkeypatch):
     originals = [p for p in opened if p in (str(src), str(accepted.path))]
     assert len(originals) == 2  # the intake probe and the one decode
     assert home.samples_file(accepted.sha256).stat().st_size > 0
+
+
+def test_speaker_turns_found_beside_whisper_equal_the_steps_own(consult_run, home, monkeypatch):
+    """In-process runs find the turns in a background thread during Whisper; FI_OVERLAP=0 in the step."""
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.options import RunOptions
+    from fi_diarization.runner import run_partition
+    from fi_diarization.status import open_instance
+
+    def turns_and_meta(settings, audio_id, instance):
+        event = instance.get_latest_materialization_event(dg.AssetKey("speaker_turns"))
+        frame = pd.read_parquet(settings.storage / "speaker_turns" / f"{audio_id}.parquet")
+        return frame, event.asset_materialization.metadata["found_beside_whisper"].value
+
+    beside, flag = turns_and_meta(consult_run.settings, consult_run.audio_id, dg.DagsterInstance.from_config(consult_run.env["DAGSTER_HOME"]))
+    assert flag is True
+
+    monkeypatch.setenv("FI_OVERLAP", "0")
+    accepted = accept(home, FIXTURES / "consult_2spk.wav", move=False)
+    instance = open_instance(home)
+    assert run_partition(instance, accepted.audio_id, RunOptions(model=TEST_MODEL), source="test").success
+    own, flag = turns_and_meta(home, accepted.audio_id, instance)
+    assert flag is False
+    assert list(own["speaker"]) == list(beside["speaker"]) and beside["speaker"].nunique() == 2
+    # One encoder thread beside Whisper, two in the step: the sums differ in the last bits only.
+    assert (own[["start", "end"]] - beside[["start", "end"]]).abs().to_numpy().max() <= 0.05

@@ -28,3 +28,36 @@ def test_windows_stay_inside_their_regions():
     for start, end in spans:
         assert any(a - 1e-6 <= start and end <= b + 1e-6 for a, b in regions[:2])
         assert end - start <= WINDOW_S + 1e-6
+
+
+def test_shipped_encoder_equals_resemblyzer():
+    """The ONNX file the pipeline runs gives resemblyzer's own embeddings for real speech."""
+    import torch
+    from resemblyzer import VoiceEncoder
+
+    from fi_diarization.speakers.embeddings import _get_encoder
+
+    speech = decode_audio(FIXTURES / "consult_2spk.wav")
+    mel = mel_spectrogram(speech)
+    windows = np.stack([mel[i : i + 160] for i in range(0, len(mel) - 160, 97)])
+    ours = _get_encoder().run(None, {"mels": windows})[0]
+    with torch.no_grad():
+        theirs = VoiceEncoder("cpu", verbose=False)(torch.from_numpy(windows)).numpy()
+    assert ours.shape == theirs.shape == (len(windows), 256) and len(windows) > 20
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    # Different voices' windows differ: the comparison is not between constant outputs.
+    assert float((ours @ ours.T).min()) < 0.9
+
+
+def test_embedding_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from fi_diarization.speakers.embeddings import embed_windows\n"
+        "e, s = embed_windows(np.random.default_rng(0).normal(0, 0.1, 48000).astype('float32'), [(0.0, 3.0)])\n"
+        "assert e.shape[1] == 256 and len(e) >= 1\n"
+        "sys.exit('torch' in sys.modules or 'resemblyzer' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

@@ -1,19 +1,19 @@
 """The validated-audio asset: the stored file, what intake learnt of it, its samples, the options."""
 
-import os
-
 import dagster as dg
 import pyarrow as pa
 
+from .. import background
 from ..audio.intake import find_audio, intake_record
 from ..audio.probe import AudioInfo, probe, sha256_file
 from ..audio.samples import SAMPLE_RATE, decode_to_file
+from ..results.plots import PICTURE_MODULES
 from ..settings import get_settings
-from ..speakers.embeddings import prewarm
 from ..store import local_file
 from .config import TranscriptionConfig
 from .io_manager import PARQUET
 from .partitions import audio_files
+from .speakers import start_beside_whisper
 
 __all__ = ["audio", "AUDIO_SCHEMA"]
 
@@ -50,8 +50,6 @@ def _facts(settings, audio_id: str, path) -> tuple[str, dict]:
 def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.Output[pa.Table]:
     """Validated audio decoded once to 16 kHz samples, with the run's options."""
     settings = get_settings()
-    if settings.executor == "in_process" and os.environ.get("FI_PREWARM", "1") == "1":
-        prewarm()  # every later step runs in this process: the speaker stack loads beside Whisper
     audio_id = context.partition_key
     path = find_audio(settings, audio_id)
     if path is None:
@@ -62,6 +60,11 @@ def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.
         n_samples = samples.stat().st_size // 4
     else:
         n_samples = decode_to_file(path, samples, info["container"])
+    if settings.executor == "in_process" and settings.overlap:
+        # Every later step runs in this process: the speaker stage, then the transcript
+        # picture's imports (~1 s), go beside Whisper instead of after it.
+        start_beside_whisper(str(samples), config)
+        background.warm(*PICTURE_MODULES)
     row = {
         "audio_id": audio_id,
         "path": str(path),

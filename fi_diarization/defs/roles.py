@@ -11,12 +11,10 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from ..audio.samples import load_samples, voiced_regions
 from ..records import segments_from_frame, speaker_segments_table
 from ..roles.labels import label_roles
 from ..speakers.clustering import CountEstimate, second_opinion
-from ..speakers.turns import SPEAKER_VAD, assign_speakers
-from ..speakers.turns import speaker_turns as find_turns
+from ..speakers.turns import assign_speakers, speaker_turns_of
 from .config import options_of
 from .io_manager import PARQUET
 from .partitions import audio_files
@@ -66,8 +64,7 @@ def speaker_roles(
         context.log.warning(
             f"acoustics heard 1 speaker (confidence {estimate.confidence:.2f}); the text shows {count}: re-clustering"
         )
-        samples = load_samples(audio.iloc[0]["samples_path"])
-        revised, _ = find_turns(samples, voiced_regions(samples, SPEAKER_VAD), num_speakers=count)
+        revised, _ = speaker_turns_of(audio.iloc[0]["samples_path"], num_speakers=count)
         pairs = assign_speakers(segments_from_frame(speaker_segments), revised)
         labels = label_roles(ollama, speaker_segments_table(pairs, speaker_segments).to_pandas(), options.roles, language)
         estimate = CountEstimate(len({t.speaker for t in revised}), "llm", estimate.confidence, 1, estimate.separation)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 
-__all__ = ["figure", "png_bytes", "markdown_image", "clock_label", "md_escape"]
+__all__ = ["PICTURE_MODULES", "figure", "png_bytes", "markdown_image", "clock_label", "md_escape"]
+
+# What drawing imports: a process that will draw can import these early, in the background.
+PICTURE_MODULES = ("matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches")
 
 
 def figure(width_in: float, height_in: float):

@@ -6,12 +6,12 @@ import dataclasses
 
 import numpy as np
 
-from ..audio.samples import VadSettings
+from ..audio.samples import VadSettings, load_samples, voiced_regions
 from ..records import Segment, Turn, Word
 from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
 from .embeddings import embed_windows
 
-__all__ = ["SPEAKER_VAD", "speaker_turns", "turns_from_windows", "assign_speakers"]
+__all__ = ["SPEAKER_VAD", "speaker_turns", "speaker_turns_of", "turns_from_windows", "assign_speakers"]
 
 # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
 SPEAKER_VAD = VadSettings(min_silence_ms=300, speech_pad_ms=100)
@@ -95,6 +95,7 @@ def speaker_turns(
     num_speakers: int | None = None,
     min_speakers: int = 1,
     max_speakers: int = 8,
+    threads: int | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
     """Find who speaks when in the voiced regions.
 
@@ -108,14 +109,29 @@ def speaker_turns(
         num_speakers: Exact number of speakers, when known.
         min_speakers: Lower bound on the estimated count.
         max_speakers: Upper bound on the estimated count.
+        threads: The speaker encoder's threads (default: every usable core).
 
     Returns:
         Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance,
         and how the count was reached.
     """
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
-    embeddings, spans = embed_windows(audio, regions)
+    embeddings, spans = embed_windows(audio, regions, threads=threads)
     return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers)
+
+
+def speaker_turns_of(
+    samples_path: str,
+    num_speakers: int | None = None,
+    min_speakers: int = 1,
+    max_speakers: int = 8,
+    threads: int | None = None,
+) -> tuple[list[Turn], CountEstimate]:
+    """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`)."""
+    samples = load_samples(samples_path)
+    return speaker_turns(
+        samples, voiced_regions(samples, SPEAKER_VAD), num_speakers, min_speakers, max_speakers, threads=threads
+    )
 
 
 def turns_from_windows(
