@@ -13,6 +13,7 @@ from ..store import local_file
 from .config import TranscriptionConfig
 from .io_manager import PARQUET
 from .partitions import audio_files
+from .resources import WhisperResource
 from .speakers import start_beside_whisper
 
 __all__ = ["audio", "AUDIO_SCHEMA"]
@@ -47,7 +48,7 @@ def _facts(settings, audio_id: str, path) -> tuple[str, dict]:
 
 
 @dg.asset(partitions_def=audio_files, group_name="transcription", kinds={"parquet"}, io_manager_key=PARQUET)
-def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.Output[pa.Table]:
+def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig, whisper: WhisperResource) -> dg.Output[pa.Table]:
     """Validated audio decoded once to 16 kHz samples, with the run's options."""
     settings = get_settings()
     audio_id = context.partition_key
@@ -61,8 +62,10 @@ def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig) -> dg.
     else:
         n_samples = decode_to_file(path, samples, info["container"])
     if settings.executor == "in_process" and settings.overlap:
-        # Every later step runs in this process: the speaker stage, then the transcript
-        # picture's imports (~1 s), go beside Whisper instead of after it.
+        # Every later step runs in this process: the Whisper model loads (~0.4 s) while the
+        # chunk plan is made; the speaker stage, then the transcript picture's imports (~1 s),
+        # go beside Whisper instead of after it.
+        background.start(f"whisper model {config.model}", whisper.load, config.model)
         start_beside_whisper(str(samples), config)
         background.warm(*PICTURE_MODULES)
     row = {
