@@ -29,6 +29,7 @@ __all__ = [
     "as_path",
     "is_local",
     "atomic_path",
+    "exclusive",
     "write_bytes_atomic",
     "write_json_atomic",
     "write_parquet_atomic",
@@ -116,6 +117,31 @@ def atomic_path(dest: AnyPath) -> Iterator[Path]:
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def exclusive(path: AnyPath) -> Iterator[None]:
+    """Hold an exclusive lock named after `path` (a `.lock` file beside it) for the block.
+
+    For work that two processes of this machine may start on the same content (the CLI's head
+    start and the run's own step): the second waits, then finds the first one's result. The
+    kernel drops the lock when its holder dies, SIGKILL included. On an object store there is
+    no shared lock and the block runs unlocked (the work is idempotent; only time is lost).
+    """
+    path = as_path(path)
+    if not is_local(path):
+        yield
+        return
+    import fcntl
+
+    lock = Path(path).with_name(f".{Path(path).name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 def write_bytes_atomic(data: bytes, dest: AnyPath) -> None:

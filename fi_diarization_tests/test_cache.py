@@ -131,3 +131,47 @@ def test_status_reports_failure_reason_and_rejection(home, monkeypatch):
     qid = quarantine(home, bad, "junk.wav: not a recognised audio container")
     assert audio_status(instance, home, qid) == "rejected: junk.wav: not a recognised audio container"
     assert audio_status(instance, home, "never-000000000000") == "unknown"
+
+
+def test_two_workers_on_one_file_decode_plan_and_transcribe_it_once(home, monkeypatch):
+    """Whoever takes a step's lock first does the work; the other waits and reads it."""
+    import threading
+
+    from fi_diarization.audio import samples as samples_module
+    from fi_diarization.audio.intake import accept
+    from fi_diarization.speech import chunk_cache, chunking
+    from fi_diarization.speech.models import load_model
+
+    accepted = accept(home, FIXTURES / "consult_2spk.wav", move=False)
+    dest = home.samples_file(accepted.sha256)
+    calls = {"decode": 0, "vad": 0, "whisper": 0}
+
+    def counted(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            time.sleep(0.3)  # hold the lock long enough for the other worker to queue behind it
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(samples_module, "decode_to_file", counted("decode", samples_module.decode_to_file))
+    monkeypatch.setattr(chunking, "voiced_regions", counted("vad", chunking.voiced_regions))
+    monkeypatch.setattr(chunk_cache, "transcribe_chunks", counted("whisper", chunk_cache.transcribe_chunks))
+    loaded = load_model(TEST_MODEL)
+    results = []
+
+    def worker():
+        samples_module.ensure_samples(accepted.path, dest, accepted.info.container)
+        planned = list(enumerate(chunking.chunk_plan(str(dest), accepted.sha256)))
+        tables = chunk_cache.transcribe_cached(
+            loaded, samples_module.load_samples(dest), planned, sha256=accepted.sha256, audio_id=accepted.audio_id,
+            model=TEST_MODEL, language="en", group=8,
+        )
+        results.append(sorted(" ".join(t.column("text").to_pylist()) for t in tables))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert calls == {"decode": 1, "vad": 1, "whisper": 1}
+    assert len(results) == 2 and results[0] == results[1] and "".join(results[0]).strip()

@@ -132,16 +132,16 @@ def test_a_run_decodes_the_original_once(home, monkeypatch):
     import faster_whisper
 
     from fi_diarization.audio.intake import accept
-    from fi_diarization.defs import audio as audio_asset
+    from fi_diarization.audio import samples as samples_module
     from fi_diarization.options import RunOptions
     from fi_diarization.runner import run_partition
     from fi_diarization.status import open_instance
 
     src = FIXTURES / "consult_2spk.wav"
     opened, decoded = [], []
-    real_open, real_decode = av.open, audio_asset.decode_to_file
+    real_open, real_decode = av.open, samples_module.decode_to_file
     monkeypatch.setattr(av, "open", lambda file, *a, **k: opened.append(str(file)) or real_open(file, *a, **k))
-    monkeypatch.setattr(audio_asset, "decode_to_file", lambda *a, **k: decoded.append(a[0]) or real_decode(*a, **k))
+    monkeypatch.setattr(samples_module, "decode_to_file", lambda *a, **k: decoded.append(a[0]) or real_decode(*a, **k))
     monkeypatch.setattr(faster_whisper, "decode_audio", lambda *a, **k: pytest.fail("a stage decoded the container"))
 
     accepted = accept(home, src, move=False)
@@ -177,6 +177,6 @@ def test_speaker_turns_found_beside_whisper_equal_the_steps_own(consult_run, hom
     assert run_partition(instance, accepted.audio_id, RunOptions(model=TEST_MODEL), source="test").success
     own, flag = turns_and_meta(home, accepted.audio_id, instance)
     assert flag is False
-    # One encoder thread beside Whisper, two in the step: the same turns to the millisecond.
+    # One encoder thread beside Whisper, two in the step, one BLAS thread in both: the same turns.
     assert beside["speaker"].nunique() == 2
     pd.testing.assert_frame_equal(own.drop(columns="audio_id"), beside.drop(columns="audio_id"))

@@ -14,9 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..settings import get_settings
-from ..store import AnyPath, as_path, atomic_path, cached_local_copy, copy_atomic, is_local, local_cache_path, local_file
+from ..store import (
+    AnyPath,
+    as_path,
+    atomic_path,
+    cached_local_copy,
+    copy_atomic,
+    exclusive,
+    is_local,
+    local_cache_path,
+    local_file,
+)
 
-__all__ = ["SAMPLE_RATE", "VadSettings", "decode_to_file", "load_samples", "voiced_regions"]
+__all__ = ["SAMPLE_RATE", "VadSettings", "decode_to_file", "ensure_samples", "load_samples", "voiced_regions"]
 
 SAMPLE_RATE = 16000
 _DTYPE = np.dtype("<f4")
@@ -49,6 +59,18 @@ def decode_to_file(src: AnyPath, dest: AnyPath, demuxer: str | None = None) -> i
     if target is not dest:
         copy_atomic(target, dest)
     return count
+
+
+def ensure_samples(src: AnyPath, dest: AnyPath, demuxer: str | None = None) -> int:
+    """`dest`'s sample count, decoding `src` into it first unless it is there (one decode per file).
+
+    Content-addressed and written atomically, a present `dest` is whole; the lock makes a
+    second process (the CLI's head start and the `audio` step) wait for the first one's decode.
+    """
+    with exclusive(dest):
+        if dest.is_file():
+            return dest.stat().st_size // _DTYPE.itemsize
+        return decode_to_file(src, dest, demuxer)
 
 
 def load_samples(path: str | AnyPath) -> np.ndarray:

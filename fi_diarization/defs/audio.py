@@ -6,7 +6,7 @@ import pyarrow as pa
 from .. import background
 from ..audio.intake import find_audio, intake_record
 from ..audio.probe import AudioInfo, probe, sha256_file
-from ..audio.samples import SAMPLE_RATE, decode_to_file
+from ..audio.samples import SAMPLE_RATE, ensure_samples
 from ..results.plots import PICTURE_MODULES
 from ..settings import get_settings
 from ..store import local_file
@@ -57,10 +57,7 @@ def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig, whispe
         raise dg.Failure(f"no stored audio for {audio_id} under {settings.audio_dir}")
     sha256, info = _facts(settings, audio_id, path)
     samples = settings.samples_file(sha256)
-    if samples.is_file():  # content-addressed and written atomically: present means whole
-        n_samples = samples.stat().st_size // 4
-    else:
-        n_samples = decode_to_file(path, samples, info["container"])
+    n_samples = ensure_samples(path, samples, info["container"])
     if settings.executor == "in_process" and settings.overlap:
         # Every later step runs in this process: the Whisper model loads (~0.4 s) while the
         # chunk plan is made; the speaker stage, then the transcript picture's imports (~1 s),

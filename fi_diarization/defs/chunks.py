@@ -4,8 +4,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from ..audio.samples import load_samples, voiced_regions
-from ..speech.chunking import CHUNK_VAD, plan_chunks
+from ..speech.chunking import chunk_plan
 from ..tags import TRANSCRIBE_FIRST
 from .io_manager import PARQUET
 from .partitions import audio_files
@@ -30,8 +29,7 @@ CHUNK_SCHEMA = pa.schema(
 def chunks(audio: pd.DataFrame) -> dg.Output[pa.Table]:
     """Chunks of at most 30 s of speech, cut at silences found by Silero VAD (never mid-word)."""
     record = audio.iloc[0]
-    samples = load_samples(record["samples_path"])
-    planned = plan_chunks(voiced_regions(samples, CHUNK_VAD))
+    planned = chunk_plan(record["samples_path"], record["sha256"])
     rows = [
         {
             "audio_id": record["audio_id"],

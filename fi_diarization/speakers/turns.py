@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from ..audio.samples import VadSettings, load_samples, voiced_regions
+from ..blas import one_blas_thread
 from ..records import Segment, Turn, Word
 from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
 from .embeddings import embed_windows
@@ -115,18 +116,10 @@ def speaker_turns(
         Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance,
         and how the count was reached.
     """
-    from threadpoolctl import threadpool_limits
-
+    one_blas_thread()
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
-    # One BLAS thread, wherever this runs. LAPACK's eigensolver differs in the last bits
-    # between 1 and 2 threads, and the tuned clustering then moved a turn edge by 20 ms: a
-    # run resumed after a crash must equal a whole one. Beside Whisper, OpenBLAS's spinning
-    # second thread also took the core Whisper needed (5-minute file: Whisper 19.0 s with it,
-    # 16.3 s without, 15.5 s alone; this stage 12.6 s vs 7.3 s). onnxruntime's threads give
-    # the same bits at any count.
-    with threadpool_limits(limits=1):
-        embeddings, spans = embed_windows(audio, regions, threads=threads)
-        return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers)
+    embeddings, spans = embed_windows(audio, regions, threads=threads)
+    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers)
 
 
 def speaker_turns_of(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from ..audio.samples import VadSettings
+import hashlib
+import json
 
-__all__ = ["CHUNK_SECONDS", "CHUNK_VAD", "plan_chunks"]
+from ..audio.samples import VadSettings, load_samples, voiced_regions
+from ..settings import get_settings
+from ..store import AnyPath, exclusive, write_json_atomic
+
+__all__ = ["CHUNK_SECONDS", "CHUNK_VAD", "plan_chunks", "chunk_plan"]
 
 # Whisper's window: a chunk holding more speech than this would be cut by the model itself.
 CHUNK_SECONDS = 30.0
@@ -41,3 +46,20 @@ def plan_chunks(
             planned.append([(start, end)])
             voiced = end - start
     return planned
+
+
+def chunk_plan(samples_path: str | AnyPath, sha256: str) -> list[list[tuple[float, float]]]:
+    """The chunk plan of a decoded file, made once (Silero VAD, then `plan_chunks`) and cached.
+
+    Named by the samples' sha256 and the VAD settings; the lock makes a second process (the
+    CLI's head start and the `chunks` step) wait for the first one's plan instead of redoing it.
+    """
+    settings_key = repr((CHUNK_VAD, CHUNK_SECONDS))
+    digest = hashlib.sha256(settings_key.encode()).hexdigest()[:12]
+    cached = get_settings().cache / "plans" / f"{sha256[:16]}-{digest}.json"
+    with exclusive(cached):
+        if cached.is_file():
+            return [[(float(a), float(b)) for a, b in chunk] for chunk in json.loads(cached.read_text())]
+        planned = plan_chunks(voiced_regions(load_samples(samples_path), CHUNK_VAD))
+        write_json_atomic(planned, cached)
+        return planned

@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..blas import one_blas_thread
 from ..store import atomic_path
 
 __all__ = [
@@ -276,5 +277,6 @@ def load_model(spec: str, device: str = "auto", compute_type: str = "auto", thre
     `device="auto"` falls back to the CPU (with `LoadedModel.notice`) when CUDA does not run;
     an explicit `cuda` that does not run raises `DeviceError`.
     """
+    one_blas_thread()  # faster-whisper's features use numpy's BLAS: the same bits in every run
     with _LOCK:  # lru_cache alone would let two threads load the same model twice
         return _load(resolve_model(spec), spec, device, compute_type, cpu_threads(threads))
