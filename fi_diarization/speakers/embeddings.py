@@ -20,6 +20,10 @@ _N_MELS = 40
 _TARGET_DBFS = -30.0  # the level resemblyzer's own preprocess_wav normalises to
 _QUIET_DB = 20.0  # windows this far below the median window level are dropped
 _MIN_REGION_S = 0.4  # too little voice for a trustworthy embedding
+# Windows per encoder call. onnxruntime keeps the LSTM's gates for the whole batch: 256 windows
+# held ~240 MB and 64 hold ~58 MB, and 64 ran faster too (1.73 s vs 1.91 s for 256 windows, one
+# thread); the embeddings are the same bits at any batch size (tested).
+_BATCH = 64
 
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
@@ -148,7 +152,7 @@ def embed_windows(
     levels = np.asarray(levels)
     keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
 
-    # Second pass: mel spectrograms region by region, embedded 256 windows at a time, so memory
+    # Second pass: mel spectrograms region by region, embedded `_BATCH` windows at a time, so memory
     # holds one region and one batch however long the file is (an hour is ~7 000 windows).
     embeddings, spans, batch = [], [], []
 
@@ -167,7 +171,7 @@ def embed_windows(
             mel, mel_lo = mel_spectrogram(np.pad(piece, (0, max(0, _WINDOW_FRAMES * _HOP - len(piece))))), lo
         batch.append(mel[i : i + _WINDOW_FRAMES])
         spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
-        if len(batch) == 256:
+        if len(batch) == _BATCH:
             flush()
     flush()
     embeddings = np.concatenate(embeddings)
