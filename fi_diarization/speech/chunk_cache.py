@@ -50,8 +50,8 @@ def transcribe_cached(
 ) -> list:
     """Each chunk's segment table: read from the cache, or transcribed `group` chunks per call and cached.
 
-    Whoever holds the folder's lock transcribes; a second process (the CLI's head start and
-    the run's own step) waits and then reads. A chunk is cached as soon as its call ends, so a
+    Whoever holds the folder's lock transcribes; a second run of the same file waits and
+    then reads. A chunk is cached as soon as its call ends, so a
     killed run loses at most one call's work.
     """
     folder = cache_dir(sha256, model, language, loaded.device, loaded.compute_type)

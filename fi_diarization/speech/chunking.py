@@ -51,8 +51,8 @@ def plan_chunks(
 def chunk_plan(samples_path: str | AnyPath, sha256: str) -> list[list[tuple[float, float]]]:
     """The chunk plan of a decoded file, made once (Silero VAD, then `plan_chunks`) and cached.
 
-    Named by the samples' sha256 and the VAD settings; the lock makes a second process (the
-    CLI's head start and the `chunks` step) wait for the first one's plan instead of redoing it.
+    Named by the samples' sha256 and the VAD settings; the lock makes a second run of the same
+    file wait for the first one's plan instead of redoing it.
     """
     settings_key = repr((CHUNK_VAD, CHUNK_SECONDS))
     digest = hashlib.sha256(settings_key.encode()).hexdigest()[:12]
