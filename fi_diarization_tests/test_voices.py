@@ -47,6 +47,9 @@ def test_shipped_encoder_equals_resemblyzer():
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
     # Different voices' windows differ: the comparison is not between constant outputs.
     assert float((ours @ ours.T).min()) < 0.9
+    # The same bits with one thread or two, and whatever the batch (beside Whisper or in the step).
+    split = np.concatenate([_get_encoder(1).run(None, {"mels": windows[i : i + 7]})[0] for i in range(0, len(windows), 7)])
+    np.testing.assert_array_equal(split, ours)
 
 
 def test_embedding_does_not_import_torch():
