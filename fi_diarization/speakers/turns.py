@@ -145,6 +145,7 @@ def turns_from_windows(
     max_speakers: int = 8,
 ) -> tuple[list[Turn], CountEstimate]:
     """`speaker_turns` from window embeddings already computed (`embed_windows`)."""
+    one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
     labels, estimate = cluster_speakers(
