@@ -123,8 +123,8 @@ def atomic_path(dest: AnyPath) -> Iterator[Path]:
 def exclusive(path: AnyPath) -> Iterator[None]:
     """Hold an exclusive lock named after `path` (a `.lock` file beside it) for the block.
 
-    For work that two processes of this machine may start on the same content (the CLI's head
-    start and the run's own step): the second waits, then finds the first one's result. The
+    For work that two processes of this machine may start on the same content (two runs of one
+    file): the second waits, then finds the first one's result. The
     kernel drops the lock when its holder dies, SIGKILL included. On an object store there is
     no shared lock and the block runs unlocked (the work is idempotent; only time is lost).
     """

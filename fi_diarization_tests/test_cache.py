@@ -163,7 +163,7 @@ def test_two_workers_on_one_file_decode_plan_and_transcribe_it_once(home, monkey
         samples_module.ensure_samples(accepted.path, dest, accepted.info.container)
         planned = list(enumerate(chunking.chunk_plan(str(dest), accepted.sha256)))
         tables = chunk_cache.transcribe_cached(
-            loaded, samples_module.load_samples(dest), planned, sha256=accepted.sha256, audio_id=accepted.audio_id,
+            loaded, str(dest), planned, sha256=accepted.sha256, audio_id=accepted.audio_id,
             model=TEST_MODEL, language="en", group=8,
         )
         results.append(sorted(" ".join(t.column("text").to_pylist()) for t in tables))

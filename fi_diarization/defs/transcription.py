@@ -61,7 +61,7 @@ def transcribe_batch(context: dg.OpExecutionContext, batch: Batch, whisper: Whis
     """Transcribe one batch of chunks; chunks already in the chunk cache are not redone."""
     tables = transcribe_cached(
         whisper.load(batch.model),
-        lambda: load_samples(batch.samples_path),
+        batch.samples_path,
         batch.chunks,
         sha256=batch.sha256,
         audio_id=batch.audio_id,

@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-import numpy as np
-
+from ..audio.samples import load_samples
 from ..records import segments_to_table
 from ..settings import get_settings
 from ..store import AnyPath, exclusive, read_parquet, write_parquet_atomic
 from .transcribe import Chunk, transcribe_chunks
 
-__all__ = ["CHUNKS_PER_BATCH", "batches_of", "cache_dir", "transcribe_cached"]
+__all__ = ["CHUNKS_PER_BATCH", "batches_of", "transcribe_cached"]
 
 # Chunks per fanned-out op: big enough that orchestration stays a small share of the
 # work, small enough that a GPU pool above 1 has several batches to share.
@@ -24,7 +23,7 @@ def batches_of(chunks: list[Chunk]) -> list[list[Chunk]]:
     return [chunks[i : i + CHUNKS_PER_BATCH] for i in range(0, len(chunks), CHUNKS_PER_BATCH)] or [[]]
 
 
-def cache_dir(sha256: str, model: str, language: str, device: str, compute_type: str) -> AnyPath:
+def _cache_dir(sha256: str, model: str, language: str, device: str, compute_type: str) -> AnyPath:
     """Where one file's chunks are cached for one model, language and device."""
     digest = hashlib.sha256(f"{model}|{language}|{device}|{compute_type}".encode()).hexdigest()[:16]
     return get_settings().cache / "chunks" / sha256[:16] / digest
@@ -38,7 +37,7 @@ def _chunk_file(folder: AnyPath, regions: list[tuple[float, float]]) -> AnyPath:
 
 def transcribe_cached(
     loaded,
-    samples: np.ndarray | Callable[[], np.ndarray],
+    samples_path: str,
     chunks: list[Chunk],
     *,
     sha256: str,
@@ -51,11 +50,10 @@ def transcribe_cached(
     """Each chunk's segment table: read from the cache, or transcribed `group` chunks per call and cached.
 
     Whoever holds the folder's lock transcribes; a second run of the same file waits and
-    then reads. A chunk is cached as soon as its call ends, so a
-    killed run loses at most one call's work.
+    then reads. A chunk is cached as soon as its call ends, so a killed run loses at most one
+    call's work. The samples are mapped only when a chunk is left to transcribe.
     """
-    folder = cache_dir(sha256, model, language, loaded.device, loaded.compute_type)
-    tables = []
+    folder = _cache_dir(sha256, model, language, loaded.device, loaded.compute_type)
     with exclusive(folder):
         cached, todo = [], []
         for chunk in chunks:
@@ -64,7 +62,7 @@ def transcribe_cached(
         if cached:
             progress(f"{len(cached)} chunks from the chunk cache")
         tables = [read_parquet(path) for _, path in cached]
-        audio = (samples() if callable(samples) else samples) if todo else None
+        audio = load_samples(samples_path) if todo else None
         done = len(cached)
         step = max(1, group)
         for i in range(0, len(todo), step):
