@@ -2,7 +2,8 @@
 
 The bed (fi_diarization_tests/bed/) holds conversations voiced by Festival voices built from
 recordings of real people, with exact truth. The separation threshold was set on the "tune"
-files only; the "check" files were first run after it was fixed (benchmarks/RESULTS.md).
+files only; the "check" files were first run after it was fixed, and eight more "check" files
+were made later still, to see how the stage does on files nobody tuned on (benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -27,11 +28,15 @@ CLI = [str(Path(sys.executable).with_name("fi-diarization"))]
 # Measured misses, kept visible (strict: a fix turns them into failures to update).
 KNOWN = {
     # slt + dita through 300-3400 Hz with white noise at 10 dB: the voices are not told apart
-    # even with the count given (DER 31 %); the estimate says 1, unsure (0.55) against 2, and
+    # even with the count given (DER 32 %); the estimate says 1, unsure (0.55) against 2, and
     # the LLM's count is what recovers it (test_llm_count_overrules_an_unsure_single_speaker).
     "en_women_2spk_short": "telephone band + 10 dB white noise: two women heard as one (unsure)",
-    # slt + lp, telephone band + 15 dB white noise: count right, turns 9 % off with the count given.
-    "en_women_2spk_check": "telephone band + 15 dB white noise: DER 9 % with the count given",
+    # The second held-out set (made after every constant was set): telephone band and noise.
+    "en_women_2spk_short2": "ona + lp, telephone band + 10 dB white noise, short turns: DER 34 % given, 1 (unsure)",
+    "en_women_2spk_tel2": "lp + dita, telephone band + 15 dB white noise: DER 13 % given, 1 (unsure)",
+    "en_men_2spk_tel": "kal + ked, telephone band + 12 dB pink noise: DER 45 % given, 4 estimated",
+    "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
+    "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap with the count given",
 }
 
 
@@ -42,7 +47,7 @@ def windows():
 
     from fi_diarization.audio.samples import voiced_regions
     from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import SPEAKER_VAD
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
 
     cache = {}
 
@@ -50,7 +55,7 @@ def windows():
         if name not in cache:
             audio = decode_audio(BED[name]["path"], sampling_rate=16000)
             regions = voiced_regions(audio, SPEAKER_VAD)
-            cache[name] = (regions, *embed_windows(audio, regions))
+            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions))
         return cache[name]
 
     return load
@@ -66,15 +71,33 @@ def test_speaker_count_and_turns_on_human_voices(name, windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED[name]
-    regions, embeddings, spans = windows(name)
-    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"])
-    estimated, estimate = turns_from_windows(regions, embeddings, spans)
+    regions, embeddings, spans, fringe = windows(name)
+    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
+    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
     # A one-speaker-at-a-time system cannot get overlapped speech right: leave it out there.
     overlap = any(c.startswith("overlap") for c in truth["conditions"])
     assert der(truth["segments"], given, skip_overlap=overlap) <= 0.05
     if truth["num_speakers"] <= 3:  # the 4-voice file: its turns must hold, the count may be off by one
         assert (estimate.count, estimate.source) == (truth["num_speakers"], "estimated")
     assert der(truth["segments"], estimated, skip_overlap=overlap) <= 0.10
+
+
+def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
+    """Speech only the lower threshold finds gets a speaker; the count and its evidence stay."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED["en_women_2spk_check"]  # telephone band + white noise: Silero at 0.5 misses speech
+    regions, embeddings, spans, fringe = windows("en_women_2spk_check")
+    assert len(fringe.embeddings) > 0
+    for lo, hi in fringe.spans:  # only windows mostly outside the confident regions are embedded again
+        inside = sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in regions)
+        assert inside < 0.5 * (hi - lo) + 0.011
+    alone, alone_estimate = turns_from_windows(regions, embeddings, spans)
+    joined, joined_estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
+    assert joined_estimate == alone_estimate
+    covered = lambda turns: sum(t.end - t.start for t in turns)  # noqa: E731
+    assert covered(joined) > covered(alone)
+    assert der(truth["segments"], joined) < der(truth["segments"], alone)
 
 
 def test_the_bed_is_split_and_holds_the_conditions_asked_for():

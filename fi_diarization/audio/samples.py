@@ -97,6 +97,7 @@ class VadSettings:
     min_silence_ms: int  # shortest silence that separates two regions
     speech_pad_ms: int  # padding added on both sides of each region
     max_speech_s: float = float("inf")  # longer regions are split, at a silence where there is one
+    threshold: float = 0.5  # speech probability that starts a region (Silero's default)
 
 
 def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, float]]:
@@ -115,7 +116,10 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
     from faster_whisper.vad import VadOptions, get_speech_timestamps
 
     options = VadOptions(
-        min_silence_duration_ms=vad.min_silence_ms, speech_pad_ms=vad.speech_pad_ms, max_speech_duration_s=vad.max_speech_s
+        threshold=vad.threshold,
+        min_silence_duration_ms=vad.min_silence_ms,
+        speech_pad_ms=vad.speech_pad_ms,
+        max_speech_duration_s=vad.max_speech_s,
     )
     block, overlap = int(_VAD_BLOCK_S * SAMPLE_RATE), int(_VAD_OVERLAP_S * SAMPLE_RATE)
     n = len(audio)

@@ -104,11 +104,24 @@ def _window_starts(n_frames: int, step: int) -> list[int]:
     return starts
 
 
+def _share_inside(windows: list[tuple[int, int, int, int]], spans: list[tuple[float, float]]) -> np.ndarray:
+    """The share of each window's audio that lies inside `spans`, to the mel frame (10 ms)."""
+    end = max(lo + b for lo, _, _, b in windows) // _HOP + 1
+    inside = np.zeros(end + 1)
+    for a, b in spans:
+        inside[max(0, int(a * SAMPLE_RATE) // _HOP) : max(0, int(b * SAMPLE_RATE) // _HOP)] = 1
+    total = np.concatenate([[0.0], np.cumsum(inside)])
+    first = np.array([(lo + a) // _HOP for lo, _, a, _ in windows])
+    last = np.array([(lo + b) // _HOP for lo, _, _, b in windows])
+    return (total[last] - total[first]) / np.maximum(last - first, 1)
+
+
 def embed_windows(
     audio: np.ndarray,
     regions: list[tuple[float, float]],
     rate: float = 2.0,
     threads: int | None = None,
+    skip: list[tuple[float, float]] = (),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Compute speaker embeddings on sliding windows over the voiced regions.
 
@@ -120,6 +133,7 @@ def embed_windows(
         regions: Voiced spans in seconds (e.g. from Silero VAD).
         rate: Windows per second of voiced audio.
         threads: The encoder's threads (default: every usable core).
+        skip: Spans already embedded: a window with half its audio or more inside them is left out.
 
     Returns:
         ``(embeddings, spans)``: L2-normalised embeddings ``[n, 256]`` and the absolute
@@ -151,6 +165,8 @@ def embed_windows(
     gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
     levels = np.asarray(levels)
     keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
+    if len(skip):
+        keep &= _share_inside(windows, skip) < 0.5
 
     # Second pass: mel spectrograms region by region, embedded `_BATCH` windows at a time, so memory
     # holds one region and one batch however long the file is (an hour is ~7 000 windows).
@@ -174,6 +190,8 @@ def embed_windows(
         if len(batch) == _BATCH:
             flush()
     flush()
+    if not embeddings:  # every window quiet or skipped
+        return np.zeros((0, 256), np.float32), np.zeros((0, 2))
     embeddings = np.concatenate(embeddings)
     # An all-zero ReLU output normalises to NaN; such a window says nothing about a voice.
     finite = np.isfinite(embeddings).all(axis=1)

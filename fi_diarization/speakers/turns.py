@@ -12,10 +12,25 @@ from ..records import Segment, Turn, Word
 from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
 from .embeddings import embed_windows
 
-__all__ = ["SPEAKER_VAD", "speaker_turns", "speaker_turns_of", "turns_from_windows", "assign_speakers"]
+__all__ = [
+    "SPEAKER_VAD",
+    "FRINGE_VAD",
+    "Windows",
+    "fringe_windows",
+    "speaker_turns",
+    "speaker_turns_of",
+    "turns_from_windows",
+    "assign_speakers",
+]
 
 # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
 SPEAKER_VAD = VadSettings(min_silence_ms=300, speech_pad_ms=100)
+# Speech that only a lower threshold finds (noisy, telephone-band) is given a speaker but never
+# decides who the speakers are: it joins the nearest voice found on `SPEAKER_VAD`'s speech.
+# Clustering at 0.3 itself broke counts (a noisy single voice became two, a short-turn pair
+# one); joining at 0.3 lowered DER on every tune file of the bed and changed no count
+# (benchmarks/RESULTS.md).
+FRINGE_VAD = dataclasses.replace(SPEAKER_VAD, threshold=0.3)
 _FRAME_S = 0.05  # resolution of the smoothed speaker track
 _MIN_TURN_S = 0.5
 _MERGE_GAP_S = 0.5
@@ -90,6 +105,41 @@ def _join_runs(runs: list[tuple[float, float, int]], max_gap: float) -> list[tup
     return joined
 
 
+@dataclasses.dataclass
+class Windows:
+    """Voiced regions with the embeddings of the windows laid over them."""
+
+    regions: list[tuple[float, float]]
+    embeddings: np.ndarray
+    spans: np.ndarray
+
+
+def fringe_windows(audio: np.ndarray, regions: list[tuple[float, float]], threads: int | None = None) -> Windows:
+    """The speech `FRINGE_VAD` adds around `regions`, with windows for what `regions` do not already hold."""
+    fringe = voiced_regions(audio, FRINGE_VAD)
+    return Windows(fringe, *embed_windows(audio, fringe, threads=threads, skip=regions))
+
+
+def _union(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted([*a, *b]):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _join_fringe(embeddings: np.ndarray, spans: np.ndarray, labels: np.ndarray, fringe: Windows):
+    """Each fringe window labelled with the nearest speaker (cosine to the centroid), all in time order."""
+    centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in range(int(labels.max()) + 1)])
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    spans = np.concatenate([spans, fringe.spans])
+    labels = np.concatenate([labels, (fringe.embeddings @ centroids.T).argmax(axis=1)])
+    order = np.argsort(spans[:, 0], kind="stable")
+    return spans[order], labels[order]
+
+
 def speaker_turns(
     audio: np.ndarray,
     regions: list[tuple[float, float]],
@@ -129,11 +179,13 @@ def speaker_turns_of(
     max_speakers: int = 8,
     threads: int | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
-    """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`)."""
+    """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`, `FRINGE_VAD`)."""
+    one_blas_thread()
     samples = load_samples(samples_path)
-    return speaker_turns(
-        samples, voiced_regions(samples, SPEAKER_VAD), num_speakers, min_speakers, max_speakers, threads=threads
-    )
+    regions = voiced_regions(samples, SPEAKER_VAD)
+    embeddings, spans = embed_windows(samples, regions, threads=threads)
+    fringe = fringe_windows(samples, regions, threads)
+    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=fringe)
 
 
 def turns_from_windows(
@@ -143,14 +195,24 @@ def turns_from_windows(
     num_speakers: int | None = None,
     min_speakers: int = 1,
     max_speakers: int = 8,
+    fringe: Windows | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
-    """`speaker_turns` from window embeddings already computed (`embed_windows`)."""
+    """`speaker_turns` from window embeddings already computed (`embed_windows`).
+
+    The windows of `fringe` (`fringe_windows`) take no part in the clustering: each joins the
+    nearest speaker found, and the turns cover their regions too.
+    """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
     labels, estimate = cluster_speakers(
         embeddings, num_speakers, min_speakers, max_speakers, smoothed=_smooth_embeddings(embeddings, spans)
     )
+    if fringe is not None:
+        # Frames of a fringe region without a window of their own take the nearest window's speaker.
+        regions = _union(regions, fringe.regions)
+        if len(fringe.embeddings):
+            spans, labels = _join_fringe(embeddings, spans, labels, fringe)
     runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
     names = relabel_by_first_appearance([k for _, _, k in runs])
     turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]

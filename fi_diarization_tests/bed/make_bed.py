@@ -639,6 +639,28 @@ BEDS = [
     Bed("en_women_2spk_check", "en", "check", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_CHECK, 112,
         ["telephone_300_3400Hz", "white_noise_snr15dB", "same_sex_female", "accented"],
         telephone=True, noise=("white", 15.0)),
+    # Held out a second time (2026-11-27): made after every constant above was set, with new
+    # seeds, pairs and conditions, to check the speaker stage on files nobody tuned on.
+    Bed("en_women_2spk_tel2", "en", "check", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_CHECK, 201,
+        ["telephone_300_3400Hz", "white_noise_snr15dB", "same_sex_female", "accented"],
+        telephone=True, noise=("white", 15.0)),
+    Bed("en_women_2spk_short2", "en", "check", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_SHORT, 202,
+        ["telephone_300_3400Hz", "white_noise_snr10dB", "same_sex_female", "short_turns", "backchannels",
+         "accented"], telephone=True, noise=("white", 10.0), gaps=(0.2, 0.5)),
+    Bed("en_men_2spk_tel", "en", "check", {"doctor": "kal", "patient": "ked"}, EN_MEN, 203,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "same_sex_male"], telephone=True, noise=("pink", 12.0)),
+    Bed("es_2spk_noise", "es", "check", {"doctor": "machac", "patient": "ona"}, ES_2SPK, 204,
+        ["pink_noise_snr10dB", "mixed_sex", "accented"], noise=("pink", 10.0)),
+    Bed("en_mono_tel", "en", "check", {"doctor": "slt"}, _mono(EN_MONO, "doctor"), 205,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"], telephone=True, noise=("white", 12.0),
+        gaps=(0.3, 0.8)),
+    Bed("en_3spk_tel", "en", "check", {"doctor": "ked", "patient": "dita", "companion": "pc"}, EN_3SPK, 206,
+        ["telephone_300_3400Hz", "pink_noise_snr15dB", "overlap", "accented"], telephone=True, noise=("pink", 15.0)),
+    Bed("es_women_2spk_tel", "es", "check", {"doctor": "lp", "patient": "ona"}, ES_WOMEN_NOISE, 207,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "same_sex_female", "accented"],
+        telephone=True, noise=("white", 12.0)),
+    Bed("es_mono_noise", "es", "check", {"doctor": "lp"}, _mono(ES_MONO, "doctor"), 208,
+        ["pink_noise_snr10dB", "monologue", "accented"], noise=("pink", 10.0), gaps=(0.3, 0.8)),
 ]
 
 
