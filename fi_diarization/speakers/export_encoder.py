@@ -1,9 +1,9 @@
 """Export resemblyzer's speaker encoder to ONNX: ``python -m fi_diarization.speakers.export_encoder``.
 
 The pipeline runs the exported file with onnxruntime (already loaded for faster-whisper's
-Silero VAD), so no process imports torch or resemblyzer to embed voices. Needs torch,
-resemblyzer and ``onnx`` (``pip install onnx``); `test_voices` holds the shipped file to
-resemblyzer's own output.
+Silero VAD), so no process imports torch or resemblyzer to embed voices. Needs the
+``encoder`` extra (torch, resemblyzer, onnx: ``pip install -e '.[encoder]'``, part of ``dev``);
+`test_voices` holds the shipped file to resemblyzer's own output.
 """
 
 from __future__ import annotations
