@@ -29,9 +29,9 @@ __all__ = [
 SPEAKER_VAD = VadSettings(min_silence_ms=300, speech_pad_ms=100)
 # Speech that only a lower threshold finds (noisy, telephone-band) is given a speaker but never
 # decides who the speakers are: it joins the nearest voice found on `SPEAKER_VAD`'s speech.
-# Clustering at 0.3 itself broke counts (a noisy single voice became two, a short-turn pair
-# one); joining at 0.3 lowered DER on every tune file of the bed and changed no count
-# (benchmarks/RESULTS.md).
+# Clustering at 0.3 itself broke counts (a short-turn pair became a sure single speaker; at
+# 0.25 a noisy monologue became two); joining at 0.3 lowered DER or kept it on every tune file
+# of the bed and changes no count (benchmarks/RESULTS.md).
 FRINGE_VAD = dataclasses.replace(SPEAKER_VAD, threshold=0.3)
 _FRAME_S = 0.05  # resolution of the smoothed speaker track
 _MIN_TURN_S = 0.5
