@@ -165,6 +165,7 @@ def speaker_turns(
     min_speakers: int = 1,
     max_speakers: int = 8,
     threads: int | None = None,
+    fringe: list[tuple[float, float]] | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
     """Find who speaks when in the voiced regions.
 
@@ -179,6 +180,7 @@ def speaker_turns(
         min_speakers: Lower bound on the estimated count.
         max_speakers: Upper bound on the estimated count.
         threads: The speaker encoder's threads (default: every usable core).
+        fringe: Voiced spans a lower threshold adds (`FRINGE_VAD`): they get speakers, not a say in the count.
 
     Returns:
         Contiguous turns in time order, speakers named ``SPEAKER_00``… by first appearance,
@@ -187,7 +189,8 @@ def speaker_turns(
     one_blas_thread()
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
     embeddings, spans = embed_windows(audio, regions, threads=threads)
-    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers)
+    extra = None if fringe is None else fringe_windows(audio, regions, threads, fringe)
+    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=extra)
 
 
 def speaker_turns_of(
@@ -198,12 +201,9 @@ def speaker_turns_of(
     threads: int | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
     """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`, `FRINGE_VAD`)."""
-    one_blas_thread()
     samples = load_samples(samples_path)
-    regions, fringe_regions = _both_passes(samples, threads)
-    embeddings, spans = embed_windows(samples, regions, threads=threads)
-    fringe = fringe_windows(samples, regions, threads, fringe_regions)
-    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=fringe)
+    regions, fringe = _both_passes(samples, threads)
+    return speaker_turns(samples, regions, num_speakers, min_speakers, max_speakers, threads=threads, fringe=fringe)
 
 
 def turns_from_windows(
