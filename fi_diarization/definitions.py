@@ -15,6 +15,7 @@ from .defs.speakers import speaker_segments, speaker_turns
 from .defs.stats import build_stats_sensor, processing_stats
 from .defs.transcript import transcript
 from .defs.transcription import transcription
+from .event_log import hold_pool_slots
 from .settings import apply_env_defaults, get_settings
 
 JOB_NAME = "transcribe_audio"
@@ -40,6 +41,7 @@ def _executor() -> dg.ExecutorDefinition:
 def build_definitions() -> dg.Definitions:
     """Build the definitions from the current environment."""
     apply_env_defaults()
+    hold_pool_slots()  # every process that claims pool slots loads this module
     settings = get_settings()
     assets = [audio, chunks, transcription, speaker_turns, speaker_segments, speaker_roles, transcript]
     job = dg.define_asset_job(
