@@ -49,8 +49,11 @@ class Planted:
         schema = pq.read_schema(self.path(asset))
         pq.write_table(pa.Table.from_pylist(rows, schema=schema), self.path(asset))
 
-    def run(self):
-        result = self.job.execute_in_process(partition_key=self.audio_id, instance=self.instance, raise_on_error=False)
+    def run(self, only: str | None = None):
+        job = self.job
+        if only:  # one check, as its own "Execute" button in the UI runs it
+            job = job.get_subset(asset_selection=set(), asset_check_selection={dg.AssetCheckKey(dg.AssetKey("transcript"), only)})
+        result = job.execute_in_process(partition_key=self.audio_id, instance=self.instance, raise_on_error=False)
         return result, evaluations(self.instance, result.run_id)
 
 
@@ -119,6 +122,16 @@ def test_a_speaker_count_outside_the_bounds_fails_and_blocks(planted):
     count = found["speaker_count_in_bounds"]
     assert count.passed and count.description == "3 speakers (2 with words), requested 3"
     assert result.success
+
+
+def test_one_check_runs_alone(planted):
+    rows = planted.rows("transcript")
+    planted.write("transcript", [rows[0], {**rows[1], "text": "", "words": []}, *rows[2:]])
+    result, found = planted.run(only="speaker_count_in_bounds")
+    assert set(found) == {"speaker_count_in_bounds"} and found["speaker_count_in_bounds"].passed
+    assert result.success  # the empty segment's blocking check was not selected
+    result, found = planted.run(only="no_empty_segments")
+    assert set(found) == {"no_empty_segments"} and not found["no_empty_segments"].passed and not result.success
 
 
 def test_roles_missing_after_an_answer_fail_and_a_silent_llm_warns(planted):
