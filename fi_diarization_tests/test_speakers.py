@@ -253,3 +253,18 @@ def test_assign_speakers_on_real_turns(conversation, turns_for):
 def test_importing_the_module_does_not_import_torch():
     code = "import sys, fi_diarization.speakers; sys.exit('torch' in sys.modules or 'resemblyzer' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("name", ["family_3spk", "ward_4spk"])
+def test_symmetric_eigensolver_gives_the_same_speakers(name, conversation, monkeypatch):
+    from spectralcluster import utils
+
+    audio, regions, _ = conversation(name)
+    embeddings, _ = embed_windows(audio, regions)
+    fast = cluster_speakers(embeddings)  # installs the `eigh` path
+    assert hasattr(utils.compute_sorted_eigenvectors, "original")
+    general_eig = utils.compute_sorted_eigenvectors.original
+    monkeypatch.setattr(general_eig, "original", general_eig, raising=False)  # marked installed: `_clusterer` keeps it
+    monkeypatch.setattr(utils, "compute_sorted_eigenvectors", general_eig)
+    general = cluster_speakers(embeddings)
+    assert np.array_equal(fast[0], general[0]) and fast[1] == general[1]

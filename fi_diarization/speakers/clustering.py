@@ -53,10 +53,32 @@ class CountEstimate:
         }
 
 
+def _symmetric_eigenvectors(original):
+    """spectralcluster's `compute_sorted_eigenvectors`, with `eigh` where the matrix is symmetric.
+
+    The Laplacian of the symmetrized affinity is symmetric up to rounding (4e-19 measured), and
+    its general `eig` took most of the clustering: 11.1 s against 5.1 s with `eigh` for a
+    60-minute file, 8.8 against 3.3 s for 600 windows, the same turns (test_speakers).
+    """
+
+    def sorted_eigenvectors(matrix: np.ndarray, descend: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        if not np.allclose(matrix, matrix.T, rtol=0.0, atol=1e-12):
+            return original(matrix, descend)
+        values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
+        order = np.argsort(-values if descend else values, kind="stable")
+        return values[order], vectors[:, order]
+
+    sorted_eigenvectors.original = original
+    return sorted_eigenvectors
+
+
 def _clusterer(min_clusters: int, max_clusters: int):
     # Rebuilt per call: configs.turntodiarize_clusterer is a shared instance whose AutoTune
     # narrows its own search range on every predict().
-    from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer
+    from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer, utils
+
+    if not hasattr(utils.compute_sorted_eigenvectors, "original"):
+        utils.compute_sorted_eigenvectors = _symmetric_eigenvectors(utils.compute_sorted_eigenvectors)
 
     options = refinement.RefinementOptions(
         thresholding_soft_multiplier=0.01,
