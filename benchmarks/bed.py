@@ -52,14 +52,13 @@ def pipeline_text(loaded, audio) -> str:
 def speaker_figures(audio, truth: dict) -> dict:
     from fi_diarization.audio.samples import voiced_regions
     from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows, short_padding, turns_from_windows
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows, turns_from_windows
 
     regions = voiced_regions(audio, SPEAKER_VAD)
     embeddings, spans = embed_windows(audio, regions)
     fringe = fringe_windows(audio, regions)
-    padding = short_padding(audio, spans)
     given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
-    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, padding=padding)
+    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
     return {
         "der_given": der(truth["segments"], given),
         "der_estimated": der(truth["segments"], estimated),

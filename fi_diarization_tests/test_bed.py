@@ -14,7 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from fi_diarization_tests.bed import bed_files
@@ -48,7 +47,7 @@ def windows():
 
     from fi_diarization.audio.samples import voiced_regions
     from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows, short_padding
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
 
     cache = {}
 
@@ -56,8 +55,7 @@ def windows():
         if name not in cache:
             audio = decode_audio(BED[name]["path"], sampling_rate=16000)
             regions = voiced_regions(audio, SPEAKER_VAD)
-            embeddings, spans = embed_windows(audio, regions)
-            cache[name] = (regions, embeddings, spans, fringe_windows(audio, regions), short_padding(audio, spans))
+            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions))
         return cache[name]
 
     return load
@@ -73,9 +71,9 @@ def test_speaker_count_and_turns_on_human_voices(name, windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED[name]
-    regions, embeddings, spans, fringe, padding = windows(name)
+    regions, embeddings, spans, fringe = windows(name)
     given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
-    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, padding=padding)
+    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
     # A one-speaker-at-a-time system cannot get overlapped speech right: leave it out there.
     overlap = any(c.startswith("overlap") for c in truth["conditions"])
     assert der(truth["segments"], given, skip_overlap=overlap) <= 0.05
@@ -89,7 +87,7 @@ def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED["en_women_2spk_check"]  # telephone band + white noise: Silero at 0.5 misses speech
-    regions, embeddings, spans, fringe, _ = windows("en_women_2spk_check")
+    regions, embeddings, spans, fringe = windows("en_women_2spk_check")
     assert len(fringe.embeddings) > 0
     for lo, hi in fringe.spans:  # only windows mostly outside the confident regions are embedded again
         inside = sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in regions)
@@ -100,39 +98,6 @@ def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
     covered = lambda turns: sum(t.end - t.start for t in turns)  # noqa: E731
     assert covered(joined) > covered(alone)
     assert der(truth["segments"], joined) < der(truth["segments"], alone)
-
-
-def _count(name: str, speaker: str, piece_s: float, every: int = 1, until: float = float("inf")) -> tuple[int, int]:
-    """The estimated count without and with `short_padding`, when every `every`-th turn of `speaker` is
-    cut into back-to-back regions of `piece_s` seconds (each zero-padded to one window)."""
-    from faster_whisper import decode_audio
-
-    from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import short_padding, turns_from_windows
-
-    truth = BED[name]
-    turns = sorted((s["start"], s["end"], s["speaker"]) for s in truth["segments"] if s["end"] <= until)
-    regions, seen = [], 0
-    for start, end, who in turns:
-        cut = who == speaker and seen % every == 0
-        seen += who == speaker
-        starts = np.arange(start, end - piece_s, piece_s + 0.1) if cut else [start]
-        regions += [(float(a), float(a + piece_s) if cut else end) for a in starts]
-    audio = decode_audio(truth["path"], sampling_rate=16000)
-    embeddings, spans = embed_windows(audio, regions)
-    padding = short_padding(audio, spans)
-    assert padding is not None and 0 < padding.short.sum() < len(spans)
-    without = turns_from_windows(regions, embeddings, spans)[1].count
-    return without, turns_from_windows(regions, embeddings, spans, padding=padding)[1].count
-
-
-def test_short_windows_of_one_voice_join_it_and_another_persons_stand():
-    """Zero-padding moves a voice as far as another person: its short regions must not count twice."""
-    # One man, every other turn cut into 0.9 s regions: alone they cluster apart as a second voice.
-    assert _count("en_mono_180s", "doctor", 0.9, every=2, until=90) == (2, 1)
-    # A second person speaking only in short regions stays a person (clean: 1.8-2.7 shifts away).
-    assert _count("en_men_2spk", "patient", 0.9)[1] == 2
-    assert _count("es_2spk", "doctor", 0.5)[1] == 2
 
 
 def test_the_bed_is_split_and_holds_the_conditions_asked_for():

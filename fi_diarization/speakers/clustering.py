@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CountEstimate", "Padding", "cluster_speakers", "second_opinion", "relabel_by_first_appearance"]
+__all__ = ["CountEstimate", "cluster_speakers", "second_opinion", "relabel_by_first_appearance"]
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 _MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
@@ -23,23 +23,6 @@ _DEFAULT_NOISE = 0.15  # the noise scale when no cluster is big enough to measur
 _MAX_CLUSTERED = 800  # longer files cluster block averages (affinity and eigensolver stay small)
 _CONFIDENCE_SCALE = 0.1  # log-ratio margin that makes a decision ~73 % sure
 _UNSURE = 0.75  # below this confidence the other count is worth a look
-# A cluster more than this share zero-padded is a cluster of short windows (measured: such clusters
-# were 100 % short windows, every voice's own cluster at most 19 %).
-_MOSTLY = 0.5
-_MIN_PROBES = 3  # a voice's padding shift needs this many probes (a voice with 10 % of the speech gets ~3 of 32)
-
-
-@dataclass(frozen=True)
-class Padding:
-    """Which windows were zero-padded (regions shorter than a window), and how padding moves a voice.
-
-    `probes` index full windows; `embeddings` are those windows cut to their first
-    `turns.PROBE_S` seconds and zero-padded the way a short region's window is.
-    """
-
-    short: np.ndarray  # bool per window
-    probes: np.ndarray  # int indices of full windows
-    embeddings: np.ndarray  # [len(probes), d], L2-normalised
 
 
 @dataclass(frozen=True)
@@ -50,8 +33,7 @@ class CountEstimate:
     source: str  # "given" | "estimated" | "llm"
     confidence: float  # 1.0 when given; else how clear the closest decision was (0.5 = a coin toss)
     alternative: int | None = None  # the count it was unsure against, when unsure
-    # The deciding separation ratio (threshold 2.0); for a short cluster, 2 x its distance / the shift.
-    separation: float | None = None
+    separation: float | None = None  # the deciding separation ratio (threshold 2.0)
 
     @property
     def unsure(self) -> bool:
@@ -125,7 +107,6 @@ def cluster_speakers(
     max_speakers: int = 8,
     *,
     smoothed: np.ndarray | None = None,
-    padding: Padding | None = None,
 ) -> tuple[np.ndarray, CountEstimate]:
     """Cluster window embeddings into speakers, estimating the count unless it is given.
 
@@ -144,8 +125,6 @@ def cluster_speakers(
         max_speakers: Upper bound on the estimated count.
         smoothed: The embeddings averaged with their neighbours, which cluster more steadily;
             defaults to `embeddings`.
-        padding: Which windows were zero-padded and how padding moves each voice; without it a
-            cluster of short windows is judged like any other.
 
     Returns:
         An int label per embedding, ``0..k-1`` in order of first appearance, and the estimate.
@@ -166,7 +145,7 @@ def cluster_speakers(
         labels = _initial(steady_b, high, high)
         estimate = CountEstimate(int(labels.max()) + 1, source, 1.0)
     else:
-        labels, estimate = _estimate(raw_b, steady_b, low, high, _block_padding(padding, blocks))
+        labels, estimate = _estimate(raw_b, steady_b, low, high)
     if len(blocks) < n:  # every window to the nearest cluster centroid
         labels = _nearest(steady, steady_b, labels)
     return _first_appearance(labels), estimate
@@ -183,15 +162,6 @@ def _block_means(x: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
         return x
     means = np.stack([x[b].mean(axis=0) for b in blocks])
     return means / np.linalg.norm(means, axis=1, keepdims=True)
-
-
-def _block_padding(padding: Padding | None, blocks: list[np.ndarray]) -> tuple | None:
-    """`padding` per clustered item: the share of short windows in each, and the item of each probe."""
-    if padding is None or not len(padding.probes) or not np.any(padding.short):
-        return None
-    short = np.asarray(padding.short, dtype=np.float64)
-    size = len(blocks[0])
-    return np.array([short[b].mean() for b in blocks]), np.asarray(padding.probes) // size, padding.embeddings
 
 
 def _nearest(x: np.ndarray, items: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -241,39 +211,7 @@ def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: floa
     return _cosine_distance(raw, a, b) / (noise * math.sqrt(1 / a.sum() + 1 / b.sum()))
 
 
-def _short_voice(raw: np.ndarray, labels: np.ndarray, padding: tuple) -> tuple[float, int, int] | None:
-    """The cluster of short windows that lies closest to a voice, relative to that voice's padding shift.
-
-    Zero-padding moves a voice's embedding: cut to `turns.PROBE_S` it moved 0.22-0.35 (cosine
-    distance) through the telephone band and noise, 0.10-0.22 clean, as far as two people lie
-    apart there, so one voice's short replies can cluster on their own (monologues counted as
-    two). A cluster of short windows nearer a voice than that voice's own shift (measured on this
-    file) is taken for that voice padded. Measured: one voice's short clusters at 0.55-0.83 of the
-    shift; another person's at 1.34 (slt + lp's backchannels) and 1.03-2.67 (a second speaker's
-    speech cut into 0.5 or 0.9 s pieces, the lowest through the telephone band). Returns
-    ``(distance / shift, short cluster, voice)``, or None when there is no such pair to judge.
-    """
-    share, probe_items, padded = padding
-    keys = np.unique(labels)
-    shares = {k: share[labels == k].mean() for k in keys}
-    best = None
-    for f in (k for k in keys if shares[k] <= _MOSTLY):
-        own = labels[probe_items] == f
-        if own.sum() < _MIN_PROBES:
-            continue
-        x, y = raw[probe_items[own]].mean(axis=0), padded[own].mean(axis=0)
-        shift = 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
-        if shift <= 0:
-            continue
-        for s in (k for k in keys if shares[k] > _MOSTLY):
-            ratio = _cosine_distance(raw, labels == s, labels == f) / shift
-            best = min(best or (ratio, s, f), (ratio, s, f))
-    return best
-
-
-def _estimate(
-    raw: np.ndarray, steady: np.ndarray, low: int, high: int, padding: tuple | None = None
-) -> tuple[np.ndarray, CountEstimate]:
+def _estimate(raw: np.ndarray, steady: np.ndarray, low: int, high: int) -> tuple[np.ndarray, CountEstimate]:
     labels = _initial(steady, low, high)
     found = int(labels.max()) + 1
     start = min(high, found + _EXTRA_CLUSTERS)
@@ -286,10 +224,6 @@ def _estimate(
         ratio, i, j = min(
             (_separation(raw, labels, a, b, noise), a, b) for x, a in enumerate(keys) for b in keys[x + 1 :]
         )
-        if ratio >= _SEPARATION_THRESHOLD and padding is not None and (short := _short_voice(raw, labels, padding)):
-            # Every pair stands apart, but a cluster of short windows may be one voice padded. On the
-            # separation scale, a short cluster exactly as far from the voice as its shift sits at the threshold.
-            ratio, i, j = min((ratio, i, j), (short[0] * _SEPARATION_THRESHOLD, short[2], short[1]))
         if ratio >= _SEPARATION_THRESHOLD:
             kept.append(ratio)
             break

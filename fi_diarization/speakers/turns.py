@@ -11,15 +11,14 @@ from ..audio.samples import VadSettings, load_samples, voiced_regions
 from ..blas import one_blas_thread
 from ..records import Segment, Turn, Word
 from ..speech.models import usable_cores
-from .clustering import CountEstimate, Padding, cluster_speakers, relabel_by_first_appearance
-from .embeddings import WINDOW_S, embed_windows
+from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
+from .embeddings import embed_windows
 
 __all__ = [
     "SPEAKER_VAD",
     "FRINGE_VAD",
     "Windows",
     "fringe_windows",
-    "short_padding",
     "speaker_turns",
     "speaker_turns_of",
     "turns_from_windows",
@@ -38,13 +37,6 @@ _FRAME_S = 0.05  # resolution of the smoothed speaker track
 _MIN_TURN_S = 0.5
 _MERGE_GAP_S = 0.5
 _SMOOTH = 1  # neighbours on each side averaged into a window before clustering
-# How much audio a padding probe keeps (see `clustering._short_voice`). Below it a voice is mostly
-# gone: cut to 0.5 s through the telephone band and noise, two women lay 0.03-0.05 apart (0.15-0.17
-# whole). On the tune files any length from 0.5 to 0.8 s joined the split monologues' short
-# clusters and kept slt + lp's backchannels (0.5 s) apart; at 0.9 s the monologues stayed split.
-# Shorter probes move a voice further and so join more: 0.7 s leaves the most room for two people.
-PROBE_S = 0.7
-_PROBES = 32  # 0.2-0.5 s on a 6-minute file whose 436 windows take 3.1-3.4 s; 64 gave the same counts
 
 
 def _smooth_embeddings(embeddings: np.ndarray, spans: np.ndarray) -> np.ndarray:
@@ -132,23 +124,6 @@ def fringe_windows(
     return Windows(fringe, *embed_windows(audio, fringe, threads=threads, skip=regions))
 
 
-def short_padding(audio: np.ndarray, spans: np.ndarray, threads: int | None = None) -> Padding | None:
-    """Which windows are zero-padded, and up to `_PROBES` full windows cut to `PROBE_S` and padded alike.
-
-    None when no window is short (nothing to judge) or none is full (nothing to measure on).
-    """
-    spans = np.asarray(spans, dtype=np.float64).reshape(-1, 2)
-    short = spans[:, 1] - spans[:, 0] < WINDOW_S - 0.005
-    full = np.flatnonzero(~short)
-    if not short.any() or not len(full):
-        return None
-    picked = np.unique(full[np.linspace(0, len(full) - 1, min(_PROBES, len(full))).round().astype(int)])
-    embeddings, cut = embed_windows(audio, [(a, a + PROBE_S) for a in spans[picked, 0]], threads=threads)
-    # Quiet cuts are left out: each cut is matched back to its window by its start.
-    probes = picked[np.abs(cut[:, :1] - spans[picked, 0][None, :]).argmin(axis=1)] if len(cut) else picked[:0]
-    return Padding(short, probes, embeddings)
-
-
 def _both_passes(samples: np.ndarray, threads: int | None) -> tuple[list, list]:
     """The `SPEAKER_VAD` and `FRINGE_VAD` regions; side by side when this stage may use two cores.
 
@@ -215,10 +190,7 @@ def speaker_turns(
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
     embeddings, spans = embed_windows(audio, regions, threads=threads)
     extra = None if fringe is None else fringe_windows(audio, regions, threads, fringe)
-    padding = short_padding(audio, spans, threads) if num_speakers is None else None
-    return turns_from_windows(
-        regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=extra, padding=padding
-    )
+    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=extra)
 
 
 def speaker_turns_of(
@@ -242,20 +214,17 @@ def turns_from_windows(
     min_speakers: int = 1,
     max_speakers: int = 8,
     fringe: Windows | None = None,
-    padding: Padding | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
     """`speaker_turns` from window embeddings already computed (`embed_windows`).
 
     The windows of `fringe` (`fringe_windows`) take no part in the clustering: each joins the
-    nearest speaker found, and the turns cover their regions too. `padding` (`short_padding`)
-    lets a cluster of short windows join the voice it is when padded (see `cluster_speakers`).
+    nearest speaker found, and the turns cover their regions too.
     """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
-    smoothed = _smooth_embeddings(embeddings, spans)
     labels, estimate = cluster_speakers(
-        embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed, padding=padding
+        embeddings, num_speakers, min_speakers, max_speakers, smoothed=_smooth_embeddings(embeddings, spans)
     )
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
