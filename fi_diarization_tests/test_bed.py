@@ -25,18 +25,34 @@ from diarization_metrics import der  # noqa: E402
 BED = {Path(t["path"]).stem: t for t in bed_files()}
 CLI = [str(Path(sys.executable).with_name("fi-diarization"))]
 
-# Measured misses, kept visible (strict: a fix turns them into failures to update).
+# Measured misses, per assertion, kept visible (strict: a fix, or a file that breaks on another
+# assertion, shows). One list per assertion: with a single test per file, a count that went wrong
+# on a file already known for its DER stayed hidden behind that file's xfail.
+_WOMEN_SHORT = "slt + dita, telephone band + 10 dB white noise"
+_SHORT2 = "ona + lp, telephone band + 10 dB white noise, short turns"
+_TEL2 = "lp + dita, telephone band + 15 dB white noise"
+_MEN_TEL = "kal + ked, telephone band + 12 dB pink noise"
 KNOWN = {
-    # slt + dita through 300-3400 Hz with white noise at 10 dB: the voices are not told apart
-    # even with the count given (DER 32 %); the estimate says 1, unsure (0.55) against 2, and
-    # the LLM's count is what recovers it (test_llm_count_overrules_an_unsure_single_speaker).
-    "en_women_2spk_short": "telephone band + 10 dB white noise: two women heard as one (unsure)",
-    # The second held-out set (made after every constant was set): telephone band and noise.
-    "en_women_2spk_short2": "ona + lp, telephone band + 10 dB white noise, short turns: DER 34 % given, 1 (unsure)",
-    "en_women_2spk_tel2": "lp + dita, telephone band + 15 dB white noise: DER 13 % given, 1 (unsure)",
-    "en_men_2spk_tel": "kal + ked, telephone band + 12 dB pink noise: DER 45 % given, 4 estimated",
-    "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
-    "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap with the count given",
+    "given": {  # DER with the count given over 5 %
+        # The LLM's count is what recovers slt + dita (test_llm_count_overrules_an_unsure_single_speaker).
+        "en_women_2spk_short": f"{_WOMEN_SHORT}: DER 32 %, the voices not told apart",
+        "en_women_2spk_short2": f"{_SHORT2}: DER 34 %",
+        "en_women_2spk_tel2": f"{_TEL2}: DER 13 %",
+        "en_men_2spk_tel": f"{_MEN_TEL}: DER 45 %",
+        "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap",
+    },
+    "count": {  # the estimated count wrong
+        "en_women_2spk_short": f"{_WOMEN_SHORT}: 1 estimated (0.55, unsure)",
+        "en_women_2spk_short2": f"{_SHORT2}: 1 estimated (0.69, unsure)",
+        "en_women_2spk_tel2": f"{_TEL2}: 1 estimated (0.60, unsure)",
+        "en_men_2spk_tel": f"{_MEN_TEL}: 4 estimated (0.56, unsure)",
+        "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
+    },
+    "estimated": {  # DER with the count estimated over 10 %
+        "en_women_2spk_tel2": f"{_TEL2}: DER 48 %",
+        "en_men_2spk_tel": f"{_MEN_TEL}: DER 34 %",
+        "en_mono_tel": "one woman, telephone band + 12 dB white noise: DER 36 %",
+    },
 }
 
 
@@ -61,25 +77,46 @@ def windows():
     return load
 
 
-def _case(name: str):
-    marks = [pytest.mark.xfail(strict=True, reason=KNOWN[name])] if name in KNOWN else []
-    return pytest.param(name, marks=marks, id=name)
+def _cases(part: str) -> list:
+    known = KNOWN[part]
+    return [
+        pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=known[n])] if n in known else [], id=n) for n in BED
+    ]
 
 
-@pytest.mark.parametrize("name", [_case(n) for n in BED])
-def test_speaker_count_and_turns_on_human_voices(name, windows):
+def _overlap(name: str) -> bool:
+    # A one-speaker-at-a-time system cannot get overlapped speech right: leave it out there.
+    return any(c.startswith("overlap") for c in BED[name]["conditions"])
+
+
+@pytest.mark.parametrize("name", _cases("given"))
+def test_turns_with_the_count_given(name, windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED[name]
     regions, embeddings, spans, fringe = windows(name)
     given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
-    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
-    # A one-speaker-at-a-time system cannot get overlapped speech right: leave it out there.
-    overlap = any(c.startswith("overlap") for c in truth["conditions"])
-    assert der(truth["segments"], given, skip_overlap=overlap) <= 0.05
-    if truth["num_speakers"] <= 3:  # the 4-voice file: its turns must hold, the count may be off by one
-        assert (estimate.count, estimate.source) == (truth["num_speakers"], "estimated")
-    assert der(truth["segments"], estimated, skip_overlap=overlap) <= 0.10
+    assert der(truth["segments"], given, skip_overlap=_overlap(name)) <= 0.05
+
+
+@pytest.mark.parametrize("name", _cases("count"))
+def test_speaker_count_estimated(name, windows):
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED[name]
+    _, estimate = turns_from_windows(*windows(name)[:3], fringe=windows(name)[3])
+    # The 4-voice file: its turns must hold, the count may be off by one.
+    allowed = {truth["num_speakers"]} if truth["num_speakers"] <= 3 else {3, 4, 5}
+    assert estimate.source == "estimated" and estimate.count in allowed
+
+
+@pytest.mark.parametrize("name", _cases("estimated"))
+def test_turns_with_the_count_estimated(name, windows):
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED[name]
+    estimated, _ = turns_from_windows(*windows(name)[:3], fringe=windows(name)[3])
+    assert der(truth["segments"], estimated, skip_overlap=_overlap(name)) <= 0.10
 
 
 def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
