@@ -3,7 +3,7 @@
 Dagster claims a pool slot by selecting a free slot row, then updating that row by id. On
 Postgres the select locks the row (`FOR UPDATE SKIP LOCKED`); SQLite ignores the lock, so two
 processes can select the same free slot and both "claim" it. Measured here: four processes
-taking a pool of 2 120 times lost the slot row in 1-7 claims per try, and a CI run of
+taking a pool of 2 120 times lost the slot row in 2-7 claims per try (six tries), and a CI run of
 `test_pool` saw three `whisper` ops at once under a pool of 2. The claim below updates the row
 only while it is still free (compare-and-set; SQLite serializes writes), so a lost race is a
 blocked claim that Dagster retries, never a pool over its limit.

@@ -101,7 +101,7 @@ def _claim_and_free(claims: int) -> int:
 
 
 def test_processes_racing_for_slots_never_share_one(home):
-    """Dagster's own SQLite claim lost the slot row in 1-7 of these 120 claims (event_log.py)."""
+    """Dagster's own SQLite claim lost the slot row in 2-7 of these 120 claims in six tries (event_log.py)."""
     instance = open_instance(home)
     instance.event_log_storage.set_concurrency_slots("whisper", POOL_LIMIT)
     with multiprocessing.get_context("spawn").Pool(4) as workers:
