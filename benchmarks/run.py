@@ -236,8 +236,7 @@ def main() -> int:
 
     if args.only == "wait":
         wait_figures(ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav", args.corpus, args.model, say)
-        print("\n".join(lines))
-        return 0
+        return 0  # `say` printed each row as it came
     plain_s, plain_text = plain_faster_whisper(args.corpus, args.model)
     with tempfile.TemporaryDirectory() as tmp:
         env = project_env(Path(tmp))
