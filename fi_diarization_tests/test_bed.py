@@ -77,6 +77,22 @@ def windows():
     return load
 
 
+@pytest.fixture(scope="module")
+def turns(windows):
+    """`turns_from_windows` per (bed file, given count or None), computed once for the tests below."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    cache = {}
+
+    def run(name: str, num_speakers: int | None = None):
+        if (name, num_speakers) not in cache:
+            regions, embeddings, spans, fringe = windows(name)
+            cache[name, num_speakers] = turns_from_windows(regions, embeddings, spans, num_speakers, fringe=fringe)
+        return cache[name, num_speakers]
+
+    return run
+
+
 def _cases(part: str) -> list:
     known = KNOWN[part]
     return [
@@ -90,33 +106,24 @@ def _overlap(name: str) -> bool:
 
 
 @pytest.mark.parametrize("name", _cases("given"))
-def test_turns_with_the_count_given(name, windows):
-    from fi_diarization.speakers.turns import turns_from_windows
-
+def test_turns_with_the_count_given(name, turns):
     truth = BED[name]
-    regions, embeddings, spans, fringe = windows(name)
-    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
+    given, _ = turns(name, truth["num_speakers"])
     assert der(truth["segments"], given, skip_overlap=_overlap(name)) <= 0.05
 
 
 @pytest.mark.parametrize("name", _cases("count"))
-def test_speaker_count_estimated(name, windows):
-    from fi_diarization.speakers.turns import turns_from_windows
-
-    truth = BED[name]
-    _, estimate = turns_from_windows(*windows(name)[:3], fringe=windows(name)[3])
-    n = truth["num_speakers"]
+def test_speaker_count_estimated(name, turns):
+    _, estimate = turns(name)
+    n = BED[name]["num_speakers"]
     allowed = {n} if n <= 3 else {n - 1, n, n + 1}  # 4 voices: the turns must hold, the count may be off by one
     assert estimate.source == "estimated" and estimate.count in allowed
 
 
 @pytest.mark.parametrize("name", _cases("estimated"))
-def test_turns_with_the_count_estimated(name, windows):
-    from fi_diarization.speakers.turns import turns_from_windows
-
-    truth = BED[name]
-    estimated, _ = turns_from_windows(*windows(name)[:3], fringe=windows(name)[3])
-    assert der(truth["segments"], estimated, skip_overlap=_overlap(name)) <= 0.10
+def test_turns_with_the_count_estimated(name, turns):
+    estimated, _ = turns(name)
+    assert der(BED[name]["segments"], estimated, skip_overlap=_overlap(name)) <= 0.10
 
 
 def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
