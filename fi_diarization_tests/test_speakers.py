@@ -14,6 +14,7 @@ from fi_diarization.speakers.clustering import cluster_speakers, relabel_by_firs
 from fi_diarization.speakers.turns import assign_speakers
 from fi_diarization.speakers.turns import speaker_turns as turns_and_count
 from fi_diarization.speakers.embeddings import embed_windows
+from fi_diarization.speakers.spectral import average_linkage_labels, spectral_labels
 from fi_diarization_tests.conftest import FIXTURES, truth
 
 CONVERSATIONS = ["consult_2spk", "family_3spk", "ward_4spk", "consulta_es"]
@@ -255,16 +256,64 @@ def test_importing_the_module_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-@pytest.mark.parametrize("name", ["family_3spk", "ward_4spk"])
-def test_symmetric_eigensolver_gives_the_same_speakers(name, conversation, monkeypatch):
-    from spectralcluster import utils
+def spectralcluster_turn_to_diarize(min_clusters: int, max_clusters: int):
+    """The library configuration that `speakers/spectral.py` ports (as clustering.py built it until the port)."""
+    from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer
+
+    options = refinement.RefinementOptions(
+        thresholding_soft_multiplier=0.01,
+        thresholding_type=refinement.ThresholdType.Percentile,
+        thresholding_with_binarization=True,
+        thresholding_preserve_diagonal=True,
+        symmetrize_type=refinement.SymmetrizeType.Average,
+        refinement_sequence=list(configs.TURNTODIARIZE_REFINEMENT_SEQUENCE),
+    )
+    tune = autotune.AutoTune(p_percentile_min=0.40, p_percentile_max=0.95, init_search_step=0.05, search_level=1)
+    return spectral_clusterer.SpectralClusterer(
+        min_clusters=min_clusters,
+        max_clusters=max_clusters,
+        refinement_options=options,
+        autotune=tune,
+        laplacian_type=laplacian.LaplacianType.GraphCut,
+        row_wise_renorm=True,
+        custom_dist="cosine",
+    )
+
+
+def same_partition(a, b) -> bool:
+    """The same clusters, whatever their names."""
+    pairs = set(zip(np.asarray(a).tolist(), np.asarray(b).tolist()))
+    return len(pairs) == len(set(np.asarray(a).tolist())) == len(set(np.asarray(b).tolist()))
+
+
+@pytest.mark.parametrize("name", ["family_3spk", "ward_4spk", "consult_2spk"])
+def test_the_numpy_port_gives_spectralclusters_labels(name, conversation):
+    # The port exists to keep scikit-learn's import out of every run; the library stays the reference.
+    from sklearn.cluster import AgglomerativeClustering
+
+    from fi_diarization.speakers.clustering import _block_means, _blocks
 
     audio, regions, _ = conversation(name)
     embeddings, _ = embed_windows(audio, regions)
-    fast = cluster_speakers(embeddings)  # installs the `eigh` path
-    assert hasattr(utils.compute_sorted_eigenvectors, "original")
-    general_eig = utils.compute_sorted_eigenvectors.original
-    monkeypatch.setattr(general_eig, "original", general_eig, raising=False)  # marked installed: `_clusterer` keeps it
-    monkeypatch.setattr(utils, "compute_sorted_eigenvectors", general_eig)
-    general = cluster_speakers(embeddings)
-    assert np.array_equal(fast[0], general[0]) and fast[1] == general[1]
+    x = _block_means(embeddings.astype(np.float64), _blocks(len(embeddings)))
+    for low, high in ((2, 2), (2, 8), (3, 3), (2, 5)):
+        for part in (x, x[: len(x) // 2], x[::3]):
+            assert same_partition(spectral_labels(part, low, high), spectralcluster_turn_to_diarize(low, high).predict(part))
+    for k in (2, 3):
+        few = x[:5]
+        reference = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average").fit_predict(few)
+        assert same_partition(average_linkage_labels(few, k), reference)
+
+
+def test_a_run_does_not_import_scikit_learn_or_scipy(conversation):
+    code = (
+        "import sys, numpy as np\n"
+        "from fi_diarization.speakers.clustering import cluster_speakers\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = np.repeat(rng.normal(size=(2, 16)), 40, axis=0) + rng.normal(scale=0.3, size=(80, 16))\n"
+        "labels, estimate = cluster_speakers(x / np.linalg.norm(x, axis=1, keepdims=True))\n"
+        "assert estimate.count == 2, estimate\n"
+        "loaded = sorted(m for m in ('sklearn', 'scipy', 'spectralcluster') if m in sys.modules)\n"
+        "sys.exit(f'imported {loaded}' if loaded else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0

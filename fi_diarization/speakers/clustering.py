@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .spectral import average_linkage_labels, spectral_labels
+
 __all__ = ["CountEstimate", "cluster_speakers", "second_opinion", "relabel_by_first_appearance"]
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
@@ -53,54 +55,6 @@ class CountEstimate:
         }
 
 
-def _symmetric_eigenvectors(original):
-    """spectralcluster's `compute_sorted_eigenvectors`, with `eigh` where the matrix is symmetric.
-
-    The Laplacian of the symmetrized affinity is symmetric up to rounding (4e-19 measured), and
-    its general `eig` took most of the clustering: 11.1 s against 5.1 s with `eigh` for a
-    60-minute file, 8.8 against 3.3 s for 600 windows; the same turns there, the same figures on
-    all 20 bed files, the same labels in test_speakers.
-    """
-
-    def sorted_eigenvectors(matrix: np.ndarray, descend: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        if not np.allclose(matrix, matrix.T, rtol=0.0, atol=1e-12):
-            return original(matrix, descend)
-        values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-        order = np.argsort(-values if descend else values, kind="stable")
-        return values[order], vectors[:, order]
-
-    sorted_eigenvectors.original = original
-    return sorted_eigenvectors
-
-
-def _clusterer(min_clusters: int, max_clusters: int):
-    # Rebuilt per call: configs.turntodiarize_clusterer is a shared instance whose AutoTune
-    # narrows its own search range on every predict().
-    from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer, utils
-
-    if not hasattr(utils.compute_sorted_eigenvectors, "original"):
-        utils.compute_sorted_eigenvectors = _symmetric_eigenvectors(utils.compute_sorted_eigenvectors)
-
-    options = refinement.RefinementOptions(
-        thresholding_soft_multiplier=0.01,
-        thresholding_type=refinement.ThresholdType.Percentile,
-        thresholding_with_binarization=True,
-        thresholding_preserve_diagonal=True,
-        symmetrize_type=refinement.SymmetrizeType.Average,
-        refinement_sequence=list(configs.TURNTODIARIZE_REFINEMENT_SEQUENCE),
-    )
-    tune = autotune.AutoTune(p_percentile_min=0.40, p_percentile_max=0.95, init_search_step=0.05, search_level=1)
-    return spectral_clusterer.SpectralClusterer(
-        min_clusters=min_clusters,
-        max_clusters=max_clusters,
-        refinement_options=options,
-        autotune=tune,
-        laplacian_type=laplacian.LaplacianType.GraphCut,
-        row_wise_renorm=True,
-        custom_dist="cosine",
-    )
-
-
 def cluster_speakers(
     embeddings: np.ndarray,
     num_speakers: int | None = None,
@@ -111,7 +65,7 @@ def cluster_speakers(
 ) -> tuple[np.ndarray, CountEstimate]:
     """Cluster window embeddings into speakers, estimating the count unless it is given.
 
-    Spectral clustering (spectralcluster's Turn-to-Diarize configuration) on the smoothed
+    Spectral clustering (spectralcluster's Turn-to-Diarize configuration, `spectral.py`) on the smoothed
     embeddings proposes one cluster more than its eigengap finds. Then the closest pair of
     clusters is merged while it fails the separation test: the distance between the two
     centroids of the raw embeddings, over the distance that splitting one voice would give
@@ -174,12 +128,10 @@ def _nearest(x: np.ndarray, items: np.ndarray, labels: np.ndarray) -> np.ndarray
 
 def _initial(steady: np.ndarray, low: int, high: int) -> np.ndarray:
     if len(steady) < _MIN_SPECTRAL:
-        from sklearn.cluster import AgglomerativeClustering
-
-        return AgglomerativeClustering(n_clusters=high, metric="cosine", linkage="average").fit_predict(steady)
-    # min_clusters=1 would route through spectralcluster's GMM single-speaker test, which
+        return average_linkage_labels(steady, high)
+    # At least two: spectralcluster's min_clusters=1 ran a GMM single-speaker test, which
     # misjudged both monologues and similar voices here; the separation test decides that.
-    return _clusterer(max(2, low), high).predict(steady)
+    return spectral_labels(steady, max(2, low), high)
 
 
 def _cosine_distance(raw: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -199,7 +151,7 @@ def _noise_scale(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) -> flo
         members = np.flatnonzero(labels == k)
         if len(members) < _MIN_SELF_SPLIT:
             continue
-        halves = _clusterer(2, 2).predict(steady[members])
+        halves = spectral_labels(steady[members], 2, 2)
         if halves.min() == halves.max():
             continue
         distance = _cosine_distance(raw[members], halves == 0, halves == 1)
@@ -217,7 +169,7 @@ def _estimate(raw: np.ndarray, steady: np.ndarray, low: int, high: int) -> tuple
     found = int(labels.max()) + 1
     start = min(high, found + _EXTRA_CLUSTERS)
     if start > found and len(steady) >= _MIN_SPECTRAL:
-        labels = _clusterer(start, start).predict(steady)
+        labels = spectral_labels(steady, start, start)
     # Measured once, on the finest clusters: merging two people into one would inflate it.
     noise = _noise_scale(raw, steady, labels)
     merged, kept = [], []  # separations of the merges made, and of the pair that was kept apart
@@ -232,7 +184,7 @@ def _estimate(raw: np.ndarray, steady: np.ndarray, low: int, high: int) -> tuple
         labels = np.where(labels == j, i, labels)
     if low <= 1 and len(np.unique(labels)) == 2 and len(steady) >= _MIN_SPECTRAL:
         # Merging can stall above one on a monologue; a fresh two-way split says it plainly.
-        halves = _clusterer(2, 2).predict(steady)
+        halves = spectral_labels(steady, 2, 2)
         if halves.min() != halves.max():
             ratio = _separation(raw, halves, 0, 1, noise)
             if ratio < _SEPARATION_THRESHOLD:
