@@ -188,6 +188,11 @@ def tiled(src: Path, seconds: float, dest: Path) -> Path:
     return dest
 
 
+# The steps of a 30-second file's run: audio, chunks, plan_batches, one transcribe_batch,
+# merge_segments, speaker_turns, speaker_segments, speaker_roles, transcript, transcript_checks.
+FLOOR_STEPS = 10
+
+
 def wait_figures(short: Path, corpus: Path, spec: str, say) -> None:
     """Issue 8: whole-process wall time and peak RSS against plain faster-whisper, per length."""
     say("## The wait (issue 8; whole processes, cold data root each, same machine, one after the other)")
@@ -215,6 +220,22 @@ def wait_figures(short: Path, corpus: Path, spec: str, say) -> None:
                 f"| {label} | {p[0]:.1f} s | {o[0]:.1f} s | {o[0] / p[0]:.2f}x | {p[1]:.0f} / {o[1]:.0f} MiB | "
                 f"{stages.get('speaker_turns', 0):.1f} s | {top} |"
             )
+            if label == "30 s":
+                short_row = p[0], o[0]
+        floor = []
+        for i in range(3):
+            env = project_env(Path(tmp) / f"floor-{i}")
+            subprocess.run(
+                [sys.executable, "-c", "import dagster as dg; dg.DagsterInstance.get()"],
+                env={**os.environ, **env}, check=True, capture_output=True,
+            )
+            floor.append(measured([sys.executable, str(HERE / "dagster_floor.py"), str(FLOOR_STEPS)], env)[0])
+        say("")
+        say(
+            f"- Dagster alone (`dagster_floor.py`: {FLOOR_STEPS} no-op assets run as `transcribe` runs a 30 s file, "
+            f"cold process, median of 3): {statistics.median(floor):.1f} s. Plain + that = "
+            f"{short_row[0] + statistics.median(floor):.1f} s, against ours {short_row[1]:.1f} s."
+        )
 
 
 def main() -> int:
