@@ -159,15 +159,34 @@ print(sum(1 for _ in segments))
 """
 
 
+# Runs the command in a child forked from this small launcher, so that the peak RSS is the
+# command's own: a child spawned straight from the benchmark starts as a copy of it (vfork), and
+# its `ru_maxrss` kept the benchmark's ~530 MiB of imports and tiled audio, which hid plain
+# faster-whisper's real peak (~285 MiB at 30 s) until 2026-11-27.
+_LAUNCH = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measured(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and peak RSS (MiB) of one whole process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{cmd[:3]} failed: {proc.stderr.read().decode()[-500:]}")
-    return seconds, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile("r", suffix=".maxrss") as peak:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", _LAUNCH, peak.name, *cmd], env={**os.environ, **(env or {})},
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise SystemExit(f"{cmd[:3]} failed: {proc.stderr.decode()[-500:]}")
+        return seconds, int(peak.read()) / 1024
 
 
 def tiled(src: Path, seconds: float, dest: Path) -> Path:

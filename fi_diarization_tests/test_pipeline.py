@@ -1,5 +1,7 @@
 """One real materialization of every asset: tiny.en, resemblyzer, an Ollama-API server."""
 
+import os
+
 import dagster as dg
 import jiwer
 import pandas as pd
@@ -154,6 +156,47 @@ def test_a_run_decodes_the_original_once(home, monkeypatch):
     originals = [p for p in opened if p in (str(src), str(accepted.path))]
     assert len(originals) == 2  # the intake probe and the one decode
     assert home.samples_file(accepted.sha256).stat().st_size > 0
+
+
+def _mapped_kib(path) -> int:
+    """KiB of `path` mapped into this process (Rss in /proc/self/smaps)."""
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if fields and not fields[0].endswith(":"):
+            inside = line.rstrip().endswith(str(path))
+        elif inside and fields[0] == "Rss:":
+            total += int(fields[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="Linux's smaps")
+def test_windows_of_a_fresh_samples_file_leave_no_pages_mapped(home):
+    """An hour's run held 115-230 MB of its samples file in its RSS until windows handed pages back."""
+    import numpy as np
+
+    import wave
+
+    from fi_diarization.audio.samples import ensure_samples, load_samples, window
+
+    rng = np.random.default_rng(0)
+    wav = home.home / "noise.wav"
+    with wave.open(str(wav), "wb") as out:  # five minutes of noise
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(16000)
+        out.writeframes(rng.integers(-8000, 8000, 16000 * 300, dtype=np.int16).tobytes())
+    dest = home.samples_file("f" * 64)
+    n = ensure_samples(wav, dest)  # written just now: the page cache holds it in large folios
+    samples = load_samples(dest)
+    whole = np.fromfile(dest, dtype="<f4")
+    lo = 0
+    while lo < n:  # voiced regions with silences between, as every stage reads them
+        hi = min(n, lo + int(rng.integers(3200, 48000)))
+        assert np.array_equal(window(samples, lo, hi), whole[lo:hi])
+        lo = hi + int(rng.integers(3200, 16000))
+    assert _mapped_kib(dest) < 1024, "pages read through windows stayed mapped"
+    assert np.array_equal(window(samples, 0, n), whole)
+    np.asarray(samples[: n // 2]).sum()  # the control: a plain read keeps its pages
+    assert _mapped_kib(dest) > n * 4 // 2 // 1024 // 2
 
 
 def test_speaker_turns_found_beside_whisper_equal_the_steps_own(consult_run, home, monkeypatch):

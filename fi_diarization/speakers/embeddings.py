@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 
+from ..audio.samples import window
 from ..speech.models import usable_cores
 from .export_encoder import ENCODER_PATH
 
@@ -155,7 +156,7 @@ def embed_windows(
     # level resemblyzer was trained on.
     windows, levels, squares, count = [], [], 0.0, 0
     for lo, hi in pieces:
-        piece = audio[lo:hi].astype(np.float64)
+        piece = window(audio, lo, hi).astype(np.float64)
         squares, count = squares + float(np.sum(piece**2)), count + len(piece)
         for i in _window_starts(len(piece) // _HOP, step):
             a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, len(piece))
@@ -183,7 +184,7 @@ def embed_windows(
             continue
         if mel_lo != lo:
             hi = next(h for l, h in pieces if l == lo)
-            piece = audio[lo:hi] * gain
+            piece = window(audio, lo, hi) * gain
             mel, mel_lo = mel_spectrogram(np.pad(piece, (0, max(0, _WINDOW_FRAMES * _HOP - len(piece))))), lo
         batch.append(mel[i : i + _WINDOW_FRAMES])
         spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))

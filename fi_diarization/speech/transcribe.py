@@ -6,7 +6,7 @@ import bisect
 
 import numpy as np
 
-from ..audio.samples import SAMPLE_RATE
+from ..audio.samples import SAMPLE_RATE, window
 from ..records import Segment, Word
 
 __all__ = ["Chunk", "chunk_audio", "detect_language", "transcribe_chunks"]
@@ -22,7 +22,8 @@ def _bounds(regions: list[tuple[float, float]]) -> list[tuple[int, int]]:
 
 def chunk_audio(samples: np.ndarray, regions: list[tuple[float, float]]) -> np.ndarray:
     """A chunk's regions laid end to end, read from (possibly memory-mapped) samples."""
-    return np.concatenate([np.asarray(samples[a:b], dtype=np.float32) for a, b in _bounds(regions)] or [np.zeros(0, np.float32)])
+    pieces = [window(samples, a, b).astype(np.float32, copy=False) for a, b in _bounds(regions)]
+    return np.concatenate(pieces or [np.zeros(0, np.float32)])
 
 
 class _TimeMap:
