@@ -305,7 +305,7 @@ def test_the_numpy_port_gives_spectralclusters_labels(name, conversation):
         assert same_partition(average_linkage_labels(few, k), reference)
 
 
-def test_a_run_does_not_import_scikit_learn_or_scipy(conversation):
+def test_clustering_imports_neither_scikit_learn_nor_scipy():
     code = (
         "import sys, numpy as np\n"
         "from fi_diarization.speakers.clustering import cluster_speakers\n"
