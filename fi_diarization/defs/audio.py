@@ -19,9 +19,11 @@ from .speakers import start_beside_whisper
 __all__ = ["audio", "AUDIO_SCHEMA"]
 
 # Longer files find their speakers after Whisper, as FI_OVERLAP=0 does: beside Whisper the
-# speaker stage's buffers add to Whisper's, and a 60-minute file peaked at 1.60-1.67 GB against
-# 1.43 GB in turn (the 1.5 GB bound); at 20 minutes the peak stays at 1.38 GB.
-_OVERLAP_MAX_S = 30 * 60
+# speaker stage's buffers add to Whisper's. Measured at 60 minutes since reads hand the samples'
+# pages back (`audio.samples.window`): beside, 167.8 / 183.2 s and a 1310-1312 MiB peak; in turn,
+# 208.6 / 204.4 s and 1082-1173 MiB (5 minutes: 1128-1168 MiB; the bound is 1.2x that and
+# 1.5 GB). Before that the hour peaked at 1.60-1.67 GB beside Whisper, and this was 30 minutes.
+_OVERLAP_MAX_S = 60 * 60
 
 AUDIO_SCHEMA = pa.schema(
     [
