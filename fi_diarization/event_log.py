@@ -11,8 +11,8 @@ blocked claim that Dagster retries, never a pool over its limit.
 Why a patch and not a storage class named in dagster.yaml: a storage class gets only its yaml
 config, not the instance folder, and that folder would have to be written into every
 dagster.yaml. The claim runs in the process that executes a run's plan (the CLI, a run
-worker), which loads the code location, so `definitions.py` applies it. Dagster is pinned in pyproject.toml; `test_pool.py` races
-processes on this claim, so an upgrade that changes it shows.
+worker), which loads the code location, so `definitions.py` applies it. Dagster is pinned in
+pyproject.toml; `test_pool.py` races processes on this claim, so an upgrade that changes it shows.
 """
 
 import sqlalchemy as db

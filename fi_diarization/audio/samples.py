@@ -77,7 +77,10 @@ def ensure_samples(src: AnyPath, dest: AnyPath, demuxer: str | None = None) -> i
 
 
 def load_samples(path: str | AnyPath) -> np.ndarray:
-    """The decoded samples, memory-mapped read-only (an empty array for an empty file)."""
+    """The decoded samples, memory-mapped read-only (an empty array for an empty file).
+
+    Read them with `window`, which hands the pages it read back; a plain slice keeps them mapped.
+    """
     path = cached_local_copy(as_path(path), get_settings().local_cache)
     return _mapped(str(path), path.stat().st_size)
 
