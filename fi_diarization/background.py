@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-__all__ = ["start", "take", "warm"]
+__all__ = ["start", "take"]
 
 _pending: dict[str, Future] = {}
 _queue: queue.SimpleQueue = queue.SimpleQueue()
@@ -59,8 +58,3 @@ def take(key: str) -> Future | None:
     with _lock:
         return _pending.pop(key, None)
 
-
-def warm(*modules: str) -> None:
-    """Import `modules` in the background worker, after the work queued before them."""
-    for name in modules:
-        start(f"import {name}", importlib.import_module, name)

@@ -172,3 +172,49 @@ def test_the_preview_keeps_transcript_text_as_text():
     talk = pd.DataFrame({"start": range(40), "end": range(1, 41), "speaker": speakers, "role": None, "text": [said * 5] * 40})
     long = preview_markdown(talk)
     assert len(long) < 1000 and long.endswith("more turns*")
+
+
+def test_the_timeline_draws_each_speakers_talk_in_the_colour_of_its_role(consult_run):
+    """The picture the run put in the transcript's metadata, against the transcript it shows."""
+    import base64
+    import io
+    import re
+
+    import pandas as pd
+    from PIL import Image
+
+    from fi_diarization.results.timeline import ROLE_COLOURS
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", consult_run.env["DAGSTER_HOME"])
+        event = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey("transcript"))
+    markdown = event.asset_materialization.metadata["timeline"].value
+    (png,) = re.findall(r"!\[speaker timeline\]\(data:image/png;base64,([A-Za-z0-9+/=]+)\)", markdown)
+    image = Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB")
+    assert image.width > 300 and image.height > 80
+    pixels = pd.Series(list(image.getdata())).value_counts()
+    frame = pd.read_parquet(consult_run.settings.storage / "transcript" / f"{consult_run.audio_id}.parquet")
+    talk = (frame["end"] - frame["start"]).groupby(frame["role"]).sum()
+    assert set(talk.index) == {"doctor", "patient"}
+    # Roles take their place in the default role list (doctor, patient, …) as their colour.
+    painted = {role: int(pixels.get(tuple(bytes.fromhex(ROLE_COLOURS[i][1:])), 0)) for i, role in enumerate(("doctor", "patient"))}
+    assert min(painted.values()) > 200
+    # Bars are as long as the talk: the two roles' painted areas stand as their talk times do.
+    assert painted["doctor"] / painted["patient"] == pytest.approx(talk["doctor"] / talk["patient"], rel=0.1)
+
+
+def test_drawing_the_timeline_imports_no_matplotlib():
+    """matplotlib's import took ~0.9 s of one core beside Whisper in every run; Pillow draws it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pandas as pd\n"
+        "from fi_diarization.results.timeline import timeline_png\n"
+        "frame = pd.DataFrame({'start': [0.0, 2.0], 'end': [1.5, 3.0], 'speaker': ['SPEAKER_00', 'SPEAKER_01'], 'role': ['doctor', None]})\n"
+        "assert timeline_png(frame, 4.0, ['doctor']).startswith(b'\\x89PNG')\n"
+        "assert timeline_png(frame.iloc[:0], 4.0).startswith(b'\\x89PNG')\n"
+        "print('matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -7,7 +7,6 @@ from .. import background
 from ..audio.intake import find_audio, intake_record
 from ..audio.probe import AudioInfo, probe, sha256_file
 from ..audio.samples import SAMPLE_RATE, ensure_samples
-from ..results.plots import PICTURE_MODULES
 from ..settings import get_settings
 from ..store import local_file
 from .config import TranscriptionConfig
@@ -67,13 +66,12 @@ def audio(context: dg.AssetExecutionContext, config: TranscriptionConfig, whispe
     n_samples = ensure_samples(path, samples, info["container"])
     if settings.executor == "in_process" and settings.overlap and float(info["duration_s"] or 0.0) <= _OVERLAP_MAX_S:
         # Every later step runs in this process: the Whisper model loads (~0.4 s) while the
-        # chunk plan is made; the speaker stage, then the transcript picture's imports (~1 s),
-        # go beside Whisper instead of after it. Loaded by the worker, the model's compute threads
-        # inherit its lowest priority, level with the speaker stage: measured faster at 20 minutes
-        # (64 / 68 s) than a load at the default priority (67 / 71 s), which starves that stage.
+        # chunk plan is made; the speaker stage goes beside Whisper instead of after it. Loaded
+        # by the worker, the model's compute threads inherit its lowest priority, level with the
+        # speaker stage: measured faster at 20 minutes (64 / 68 s) than a load at the default
+        # priority (67 / 71 s), which starves that stage.
         background.start(f"whisper model {config.model}", whisper.load, config.model)
         start_beside_whisper(str(samples), config)
-        background.warm(*PICTURE_MODULES)
     row = {
         "audio_id": audio_id,
         "path": str(path),

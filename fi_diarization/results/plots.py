@@ -1,15 +1,11 @@
-"""Pictures for the Dagster UI: Agg-rendered PNGs inlined in Markdown (matplotlib imported lazily)."""
+"""Pictures for the Dagster UI: PNGs inlined in Markdown; the stats dashboard's drawn with matplotlib (imported lazily)."""
 
 from __future__ import annotations
 
 import base64
 import io
 
-__all__ = ["PICTURE_MODULES", "figure", "png_bytes", "markdown_image", "clock_label", "md_escape"]
-
-# What drawing imports: a process that will draw can import these early, in the background.
-PICTURE_MODULES = ("matplotlib.figure", "matplotlib.backends.backend_agg", "matplotlib.patches")
-
+__all__ = ["figure", "png_bytes", "markdown_image", "clock_label", "md_escape"]
 
 def figure(width_in: float, height_in: float):
     """A matplotlib Figure on the Agg canvas: no pyplot, no global state, no display."""
