@@ -74,6 +74,30 @@ def test_result_never_imports_model_code(cli_env, transcribed):
     assert "HEAVY [] 0" in proc.stderr
 
 
+def test_the_collector_is_off_through_the_imports_and_on_for_the_run(tmp_path):
+    """`entry` turns Python's collector off while modules import; the run must find it on again."""
+    probe = (
+        "import gc, sys\n"
+        "import fi_diarization.runner as runner\n"
+        "def spy(*args, **kwargs):\n"
+        "    print('RUN', gc.isenabled(), gc.get_freeze_count(), file=sys.stderr)\n"
+        "    return runner.Outcome(False, None, 'stopped by the test')\n"
+        "runner.run_partition = spy\n"
+        "print('START', gc.isenabled(), file=sys.stderr)\n"
+        f"sys.argv = ['fi-diarization', 'transcribe', {str(FIXTURES / 'consult_2spk.wav')!r}, '--model', {TEST_MODEL!r}]\n"
+        "from fi_diarization.cli import entry\n"
+        "entry()\n"
+    )
+    env = {**os.environ, **project_env(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "failed: stopped by the test" in proc.stderr, proc.stderr
+    assert "START True" in proc.stderr
+    (line,) = [x for x in proc.stderr.splitlines() if x.startswith("RUN ")]
+    _, enabled, frozen = line.split()
+    # On for the run, with the imports' objects (dagster, pandas: ~390 000) set aside.
+    assert enabled == "True" and int(frozen) > 100_000
+
+
 def test_status_reports_done_with_the_roles_reason(cli_env, transcribed):
     audio_id = json.loads(transcribed.stdout)["audio_id"]
     proc = run(["status", audio_id], cli_env)
