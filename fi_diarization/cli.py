@@ -218,17 +218,17 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry() -> None:
-    """The `fi-diarization` command: `main` with the collector off through imports, then an exit that skips teardown.
+    """The `fi-diarization` command: `main`, the collector off through its imports, no teardown at exit.
 
     Every result is written (write-then-rename) and printed before this returns; tearing down
     the loaded models, Dagster and the thread pools took ~0.9 s of a 30 s file's ~10 s,
     measured, and finished nothing the user waits for.
     """
-    # The objects that imports make (~390 000: dagster, pandas, the job's modules) live as long as the
-    # process, yet Python's collector walked them at each of a 30-second file's 5 full
-    # collections: 0.45-0.55 s of the main thread's ~9 s (gc.callbacks). Off while modules
-    # import, then `_imports_done` freezes what they made and turns it on for the run: 0.08 s
-    # of collection in all. A command that never turns it on is short (`status`, `result`).
+    # The objects that imports make (~390 000: dagster, pandas, the job's modules) live as long
+    # as the process, yet Python's collector walked them at each of a 30-second file's 5 full
+    # collections: 0.4-0.55 s of the main thread (gc.callbacks; 0.6-0.7 s with the young ones).
+    # Off while modules import, then `_imports_done` freezes what they made and turns it on for
+    # the run: 0.09-0.10 s of collection in all. The commands that never turn it on are short.
     gc.disable()
     code = main()
     logging.shutdown()

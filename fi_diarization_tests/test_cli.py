@@ -94,7 +94,8 @@ def test_the_collector_is_off_through_the_imports_and_on_for_the_run(tmp_path):
     assert "START True" in proc.stderr
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("RUN ")]
     _, enabled, frozen = line.split()
-    # On for the run, with the imports' objects (dagster, pandas: ~390 000) set aside.
+    # On for the run, with the imports' objects (dagster, pandas: ~390 000) set aside, which
+    # `_imports_done` does only when it finds the collector still off.
     assert enabled == "True" and int(frozen) > 100_000
 
 

@@ -7,6 +7,7 @@ import io
 
 __all__ = ["figure", "png_bytes", "markdown_image", "clock_label", "md_escape"]
 
+
 def figure(width_in: float, height_in: float):
     """A matplotlib Figure on the Agg canvas: no pyplot, no global state, no display."""
     # Imported here: result reading (`load_transcripts`) must not pay matplotlib's ~1 s import.
