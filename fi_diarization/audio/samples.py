@@ -130,7 +130,9 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
     """Speech regions in seconds from faster-whisper's Silero VAD.
 
     Runs on blocks of ten minutes that overlap by 30 s (a region crossing a block edge is
-    taken from the block where it lies whole), so memory does not grow with the file.
+    taken from the block where it lies whole), so memory does not grow with the file. The
+    model runs once per block whatever the settings (`audio.vad`): the stages that ask after
+    the first read its probabilities.
 
     Args:
       audio: Mono float32 samples at 16 kHz (an array or a memory map).
@@ -139,7 +141,12 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
     Returns:
       `(start, end)` pairs in time order.
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from faster_whisper.vad import VadOptions
+
+    from .vad import speech_probabilities, speech_timestamps
+
+    def speech(block: np.ndarray) -> list[dict]:
+        return speech_timestamps(speech_probabilities(block), len(block), options)
 
     options = VadOptions(
         threshold=vad.threshold,
@@ -150,14 +157,14 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
     block, overlap = int(_VAD_BLOCK_S * SAMPLE_RATE), int(_VAD_OVERLAP_S * SAMPLE_RATE)
     n = len(audio)
     if n <= block + overlap:
-        return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in get_speech_timestamps(window(audio, 0, n), options)]
+        return [(r["start"] / SAMPLE_RATE, r["end"] / SAMPLE_RATE) for r in speech(window(audio, 0, n))]
     regions: list[tuple[int, int]] = []
     lo = 0
     while True:
         hi = min(n, lo + block + overlap)
         last = hi >= n
         next_lo = lo + block
-        for r in get_speech_timestamps(window(audio, lo, hi), options):
+        for r in speech(window(audio, lo, hi)):
             start, end = lo + r["start"], lo + r["end"]
             if regions and start < regions[-1][1]:
                 continue  # already taken from the previous block

@@ -1,0 +1,87 @@
+"""Silero once per block: the port of faster-whisper's thresholds, and the probabilities shared."""
+
+import threading
+
+import numpy as np
+import pytest
+from faster_whisper import decode_audio
+from faster_whisper.vad import SileroVADModel, VadOptions, get_speech_timestamps
+
+from fi_diarization.audio import vad
+from fi_diarization.audio.samples import VadSettings, voiced_regions
+from fi_diarization.speakers.turns import FRINGE_VAD, SPEAKER_VAD
+from fi_diarization.speech.chunking import CHUNK_VAD
+from fi_diarization_tests.bed import bed_files
+from fi_diarization_tests.conftest import FIXTURES
+
+# Human voices through a telephone band and noise, a clean espeak-ng consult, and Spanish.
+FILES = ["en_women_2spk_tel", "en_men_2spk_tel", "en_3spk", "es_mono_noise"]
+
+
+def stage_options(settings: VadSettings) -> VadOptions:
+    return VadOptions(
+        threshold=settings.threshold, min_silence_duration_ms=settings.min_silence_ms,
+        speech_pad_ms=settings.speech_pad_ms, max_speech_duration_s=settings.max_speech_s,
+    )
+
+
+OPTIONS = [stage_options(s) for s in (CHUNK_VAD, SPEAKER_VAD, FRINGE_VAD)] + [
+    VadOptions(),
+    VadOptions(threshold=0.3, neg_threshold=0.25, min_speech_duration_ms=250),
+    VadOptions(max_speech_duration_s=4.0, speech_pad_ms=0),  # regions cut at their longest
+    VadOptions(max_speech_duration_s=2.0, min_silence_duration_ms=50, speech_pad_ms=400),
+    VadOptions(threshold=0.8, min_silence_duration_ms=1000),
+]
+
+
+@pytest.fixture(scope="module")
+def audios():
+    paths = {t["path"].rsplit("/", 1)[-1].removesuffix(".flac"): t["path"] for t in bed_files()}
+    found = {name: decode_audio(paths[name], sampling_rate=16000) for name in FILES}
+    found["consult_2spk"] = decode_audio(str(FIXTURES / "consult_2spk.wav"), sampling_rate=16000)
+    return found
+
+
+def test_the_port_gives_faster_whispers_own_regions(audios):
+    for name, audio in audios.items():
+        # The whole file, a piece whose length is a whole number of windows (padded a window
+        # more, as faster-whisper pads), and one that ends inside speech.
+        for piece in (audio, audio[: 512 * 600], audio[: 16000 * 7 + 123]):
+            probabilities = vad.speech_probabilities(piece)
+            for options in OPTIONS:
+                expected = get_speech_timestamps(piece, options)
+                assert vad.speech_timestamps(probabilities, len(piece), options) == expected, (name, len(piece), options)
+    assert vad.speech_timestamps(vad.speech_probabilities(np.zeros(0, np.float32)), 0, VadOptions()) == []
+
+
+def test_silero_runs_once_for_every_stages_settings(audios, monkeypatch):
+    calls = []
+    real = SileroVADModel.__call__
+
+    def counted(self, audio, *args, **kwargs):
+        calls.append(len(audio))
+        return real(self, audio, *args, **kwargs)
+
+    monkeypatch.setattr(SileroVADModel, "__call__", counted)
+    vad._probabilities.clear()
+    audio = audios["en_women_2spk_tel"]
+    stages = [CHUNK_VAD, SPEAKER_VAD, FRINGE_VAD]
+    found = [voiced_regions(audio, s) for s in stages]
+    assert len(calls) == 1
+    # The same regions as each setting's own Silero pass.
+    for settings, regions in zip(stages, found):
+        own = get_speech_timestamps(audio, stage_options(settings))
+        assert regions == [(r["start"] / 16000, r["end"] / 16000) for r in own]
+    # Two threads asking at once for a block nobody has asked for: one model call, one answer.
+    calls.clear()
+    piece = audio[: 16000 * 20]
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(vad.speech_probabilities(piece))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and answers[0] is answers[1]
+    # Another audio is another block: its own call.
+    vad.speech_probabilities(audios["consult_2spk"])
+    assert len(calls) == 2
