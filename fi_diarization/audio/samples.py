@@ -145,15 +145,16 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
 
     from .vad import speech_probabilities, speech_timestamps
 
-    def speech(block: np.ndarray) -> list[dict]:
-        return speech_timestamps(speech_probabilities(block), len(block), options)
-
     options = VadOptions(
         threshold=vad.threshold,
         min_silence_duration_ms=vad.min_silence_ms,
         speech_pad_ms=vad.speech_pad_ms,
         max_speech_duration_s=vad.max_speech_s,
     )
+
+    def speech(block: np.ndarray) -> list[dict]:
+        return speech_timestamps(speech_probabilities(block), len(block), options)
+
     block, overlap = int(_VAD_BLOCK_S * SAMPLE_RATE), int(_VAD_OVERLAP_S * SAMPLE_RATE)
     n = len(audio)
     if n <= block + overlap:
