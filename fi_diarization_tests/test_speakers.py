@@ -24,14 +24,16 @@ CONVERSATIONS = ["consult_2spk", "family_3spk", "ward_4spk", "consulta_es"]
 def conversation():
     """Decoded audio, Silero VAD regions and truth per fixture, computed once."""
     from faster_whisper import decode_audio
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from faster_whisper.vad import get_speech_timestamps
+
+    from fi_diarization.speakers.turns import SPEAKER_VAD
 
     cache = {}
 
     def load(name: str):
         if name not in cache:
             audio = decode_audio(str(FIXTURES / f"{name}.wav"), sampling_rate=16000)
-            stamps = get_speech_timestamps(audio, VadOptions(min_silence_duration_ms=300, speech_pad_ms=100))
+            stamps = get_speech_timestamps(audio, SPEAKER_VAD.options())
             regions = [(s["start"] / 16000, s["end"] / 16000) for s in stamps]
             cache[name] = (audio, regions, truth(f"{name}.wav"))
         return cache[name]

@@ -8,24 +8,17 @@ from faster_whisper import decode_audio
 from faster_whisper.vad import SileroVADModel, VadOptions, get_speech_timestamps
 
 from fi_diarization.audio import vad
-from fi_diarization.audio.samples import VadSettings, voiced_regions
+from fi_diarization.audio.samples import voiced_regions
 from fi_diarization.speakers.turns import FRINGE_VAD, SPEAKER_VAD
 from fi_diarization.speech.chunking import CHUNK_VAD
 from fi_diarization_tests.bed import bed_files
 from fi_diarization_tests.conftest import FIXTURES
 
-# Human voices through a telephone band and noise, a clean espeak-ng consult, and Spanish.
+# Human voices (two pairs through a telephone band and noise, three clean voices, Spanish in
+# noise); the fixture adds the espeak-ng consult.
 FILES = ["en_women_2spk_tel", "en_men_2spk_tel", "en_3spk", "es_mono_noise"]
 
-
-def stage_options(settings: VadSettings) -> VadOptions:
-    return VadOptions(
-        threshold=settings.threshold, min_silence_duration_ms=settings.min_silence_ms,
-        speech_pad_ms=settings.speech_pad_ms, max_speech_duration_s=settings.max_speech_s,
-    )
-
-
-OPTIONS = [stage_options(s) for s in (CHUNK_VAD, SPEAKER_VAD, FRINGE_VAD)] + [
+OPTIONS = [s.options() for s in (CHUNK_VAD, SPEAKER_VAD, FRINGE_VAD)] + [
     VadOptions(),
     VadOptions(threshold=0.3, neg_threshold=0.25, min_speech_duration_ms=250),
     VadOptions(max_speech_duration_s=4.0, speech_pad_ms=0),  # regions cut at their longest
@@ -70,7 +63,7 @@ def test_silero_runs_once_for_every_stages_settings(audios, monkeypatch):
     assert len(calls) == 1
     # The same regions as each setting's own Silero pass.
     for settings, regions in zip(stages, found):
-        own = get_speech_timestamps(audio, stage_options(settings))
+        own = get_speech_timestamps(audio, settings.options())
         assert regions == [(r["start"] / 16000, r["end"] / 16000) for r in own]
     # Two threads asking at once for a block nobody has asked for: one model call, one answer.
     calls.clear()

@@ -125,6 +125,17 @@ class VadSettings:
     max_speech_s: float = float("inf")  # longer regions are split, at a silence where there is one
     threshold: float = 0.5  # speech probability that starts a region (Silero's default)
 
+    def options(self):
+        """These settings as faster-whisper's `VadOptions`."""
+        from faster_whisper.vad import VadOptions
+
+        return VadOptions(
+            threshold=self.threshold,
+            min_silence_duration_ms=self.min_silence_ms,
+            speech_pad_ms=self.speech_pad_ms,
+            max_speech_duration_s=self.max_speech_s,
+        )
+
 
 def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, float]]:
     """Speech regions in seconds from faster-whisper's Silero VAD.
@@ -141,16 +152,9 @@ def voiced_regions(audio: np.ndarray, vad: VadSettings) -> list[tuple[float, flo
     Returns:
       `(start, end)` pairs in time order.
     """
-    from faster_whisper.vad import VadOptions
-
     from .vad import speech_probabilities, speech_timestamps
 
-    options = VadOptions(
-        threshold=vad.threshold,
-        min_silence_duration_ms=vad.min_silence_ms,
-        speech_pad_ms=vad.speech_pad_ms,
-        max_speech_duration_s=vad.max_speech_s,
-    )
+    options = vad.options()
 
     def speech(block: np.ndarray) -> list[dict]:
         return speech_timestamps(speech_probabilities(block), len(block), options)
