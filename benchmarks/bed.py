@@ -58,7 +58,7 @@ def speaker_figures(audio, truth: dict) -> dict:
     embeddings, spans = embed_windows(audio, regions)
     fringe = fringe_windows(audio, regions)
     given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
-    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe)
+    estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     return {
         "der_given": der(truth["segments"], given),
         "der_estimated": der(truth["segments"], estimated),

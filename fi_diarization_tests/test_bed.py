@@ -32,6 +32,7 @@ _WOMEN_SHORT = "slt + dita, telephone band + 10 dB white noise"
 _SHORT2 = "ona + lp, telephone band + 10 dB white noise, short turns"
 _TEL2 = "lp + dita, telephone band + 15 dB white noise"
 _MEN_TEL = "kal + ked, telephone band + 12 dB pink noise"
+_BACKCHANNEL = "slt + lp, lp almost only in backchannels, telephone band + 10 dB pink noise"
 KNOWN = {
     "given": {  # DER with the count given over 5 %
         # The LLM's count is what recovers slt + dita (test_llm_count_overrules_an_unsure_single_speaker).
@@ -40,17 +41,21 @@ KNOWN = {
         "en_women_2spk_tel2": f"{_TEL2}: DER 13 %",
         "en_men_2spk_tel": f"{_MEN_TEL}: DER 45 %",
         "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap",
+        "en_mono_tel_ked": "one man, telephone band + 12 dB pink noise: DER 5.2 % (speech missed and noise taken for it)",
+        "en_women_2spk_backchannel": f"{_BACKCHANNEL}: DER 6.0 %",
     },
     "count": {  # the estimated count wrong
         "en_women_2spk_short": f"{_WOMEN_SHORT}: 1 estimated (0.55, unsure)",
         "en_women_2spk_short2": f"{_SHORT2}: 1 estimated (0.69, unsure)",
         "en_women_2spk_tel2": f"{_TEL2}: 1 estimated (0.60, unsure)",
-        "en_men_2spk_tel": f"{_MEN_TEL}: 4 estimated (0.56, unsure)",
+        "en_men_2spk_tel": f"{_MEN_TEL}: 3 estimated (0.50, unsure)",
+        # Merged as short windows of one voice and left unsure: the LLM's count decides (below).
+        "en_women_2spk_backchannel": f"{_BACKCHANNEL}: 1 estimated (0.50, unsure)",
         "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
     },
     "estimated": {  # DER with the count estimated over 10 %
         "en_women_2spk_tel2": f"{_TEL2}: DER 48 %",
-        "en_men_2spk_tel": f"{_MEN_TEL}: DER 34 %",
+        "en_men_2spk_tel": f"{_MEN_TEL}: DER 24 %",
         "en_mono_tel": "one woman, telephone band + 12 dB white noise: DER 36 %",
     },
 }
@@ -71,7 +76,7 @@ def windows():
         if name not in cache:
             audio = decode_audio(BED[name]["path"], sampling_rate=16000)
             regions = voiced_regions(audio, SPEAKER_VAD)
-            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions))
+            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions), audio)
         return cache[name]
 
     return load
@@ -86,8 +91,8 @@ def turns(windows):
 
     def run(name: str, num_speakers: int | None = None):
         if (name, num_speakers) not in cache:
-            regions, embeddings, spans, fringe = windows(name)
-            cache[name, num_speakers] = turns_from_windows(regions, embeddings, spans, num_speakers, fringe=fringe)
+            regions, embeddings, spans, fringe, audio = windows(name)
+            cache[name, num_speakers] = turns_from_windows(regions, embeddings, spans, num_speakers, fringe=fringe, audio=audio)
         return cache[name, num_speakers]
 
     return run
@@ -131,7 +136,7 @@ def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED["en_women_2spk_check"]  # telephone band + white noise: Silero at 0.5 misses speech
-    regions, embeddings, spans, fringe = windows("en_women_2spk_check")
+    regions, embeddings, spans, fringe, _ = windows("en_women_2spk_check")
     assert len(fringe.embeddings) > 0
     for lo, hi in fringe.spans:  # only windows mostly outside the confident regions are embedded again
         inside = sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in regions)
@@ -142,6 +147,33 @@ def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
     covered = lambda turns: sum(t.end - t.start for t in turns)  # noqa: E731
     assert covered(joined) > covered(alone)
     assert der(truth["segments"], joined) < der(truth["segments"], alone)
+
+
+def test_short_phrases_of_one_voice_are_not_a_second_speaker(windows):
+    """A monologue's short regions, zero-padded to a window, clustered apart; cut to the same lengths, the voice matches them."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    regions, embeddings, spans, fringe, audio = windows("en_mono_tel_ked")
+    _, padded = turns_from_windows(regions, embeddings, spans, fringe=fringe)  # without the audio: no probes
+    assert padded.count == 2
+    turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert {t.speaker for t in turns} == {"SPEAKER_00"}
+    # Short windows say little: the count is told as unsure, with the other count to try.
+    assert (estimate.count, estimate.unsure, estimate.alternative) == (1, True, 2)
+    # A given count is never revised.
+    given, _ = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert len({t.speaker for t in given}) == 2
+
+
+def test_a_voice_heard_only_in_backchannels_is_left_to_the_llm(windows, turns):
+    """Merged with the voice it answers, but unsure, so the LLM's count of two re-clusters it."""
+    from fi_diarization.speakers.clustering import second_opinion
+
+    _, estimate = turns("en_women_2spk_backchannel")
+    assert (estimate.count, estimate.unsure, estimate.alternative) == (1, True, 2)
+    assert second_opinion(estimate, 2, 1, 8) == 2
+    given, _ = turns("en_women_2spk_backchannel", 2)
+    assert der(BED["en_women_2spk_backchannel"]["segments"], given) < 0.10
 
 
 def test_the_bed_is_split_and_holds_the_conditions_asked_for():

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .spectral import average_linkage_labels, spectral_labels
 
-__all__ = ["CountEstimate", "cluster_speakers", "second_opinion", "relabel_by_first_appearance"]
+__all__ = ["CountEstimate", "cluster_speakers", "merge_short_clusters", "second_opinion", "relabel_by_first_appearance"]
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 _MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
@@ -25,6 +25,12 @@ _DEFAULT_NOISE = 0.15  # the noise scale when no cluster is big enough to measur
 _MAX_CLUSTERED = 800  # longer files cluster block averages (affinity and eigensolver stay small)
 _CONFIDENCE_SCALE = 0.1  # log-ratio margin that makes a decision ~73 % sure
 _UNSURE = 0.75  # below this confidence the other count is worth a look
+_PROBES = 32  # windows of a voice cut short to compare with a cluster of short windows
+# A count that stands only because short windows were merged into a voice: the short windows say
+# too little to tell one voice's short phrases from another person's backchannels (on the tune
+# files, three such merges were one voice and one was two people), so the acoustics call it a coin
+# toss and leave the count to the LLM's reading or the user (`second_opinion`, `--num-speakers`).
+_SHORT_MERGE_CONFIDENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -160,8 +166,14 @@ def _noise_scale(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) -> flo
 
 
 def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: float) -> float:
-    a, b = labels == i, labels == j
-    return _cosine_distance(raw, a, b) / (noise * math.sqrt(1 / a.sum() + 1 / b.sum()))
+    return _ratio(raw[labels == i], raw[labels == j], noise)
+
+
+def _ratio(a: np.ndarray, b: np.ndarray, noise: float, b_count: int | None = None) -> float:
+    """`_separation` of two sets of windows; `b_count` when `b` repeats some of its windows."""
+    x, y = a.mean(axis=0), b.mean(axis=0)
+    distance = 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+    return distance / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
 
 
 def _estimate(raw: np.ndarray, steady: np.ndarray, low: int, high: int) -> tuple[np.ndarray, CountEstimate]:
@@ -206,6 +218,76 @@ def _confidence(count: int, merged: list[float], kept: list[float], low: int, hi
     margin, ratio, other = min(candidates)
     confidence = 1.0 / (1.0 + math.exp(-margin / _CONFIDENCE_SCALE))
     return CountEstimate(count, "estimated", confidence, other if confidence < _UNSURE else None, ratio)
+
+
+def merge_short_clusters(
+    raw: np.ndarray,
+    smoothed: np.ndarray,
+    labels: np.ndarray,
+    lengths: np.ndarray,
+    window_s: float,
+    probe: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    estimate: CountEstimate,
+    low: int = 1,
+) -> tuple[np.ndarray, CountEstimate]:
+    """Merge each cluster of mostly zero-padded windows into the voice it matches at the same lengths.
+
+    A region shorter than a window is zero-padded to one, and padding moves an embedding as far as
+    another person would: through a telephone band a monologue's short phrases made a second
+    "speaker". So such a cluster is compared with each voice's full windows cut to the cluster's
+    own lengths and padded the same way, by the estimate's separation test; below its threshold
+    the cluster is that voice. A merge leaves the count unsure (`_SHORT_MERGE_CONFIDENCE`).
+
+    Args:
+        raw: ``[n, d]`` window embeddings, as clustered.
+        smoothed: The same, averaged with their neighbours.
+        labels: The estimate's label per window.
+        lengths: Seconds of audio in each window; shorter than ``window_s`` means zero-padded.
+        window_s: A full window's length.
+        probe: ``probe(windows, seconds)`` embeds those windows (indices) cut to those lengths from their start.
+        estimate: The estimate the labels came with.
+        low: The fewest speakers to leave.
+
+    Returns:
+        Labels (``0..k-1`` by first appearance) and the estimate, unchanged when nothing merged.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    padded = np.asarray(lengths) < window_s - 1e-3
+    merged = []
+    while len(keys := np.unique(labels)) > max(low, 1):
+        short = [k for k in keys if padded[labels == k].mean() > 0.5]
+        voices = [k for k in keys if k not in short]
+        if not short or not voices:
+            break
+        # The noise scale is per 1/sqrt(windows), so at most `_MAX_CLUSTERED` of them measure it.
+        some = np.unique(np.linspace(0, len(raw) - 1, min(len(raw), _MAX_CLUSTERED)).astype(int))
+        noise = _noise_scale(raw[some], np.asarray(smoothed, dtype=np.float64)[some], labels[some])
+        closest = None
+        for k in short:
+            members = labels == k
+            # The cluster's own lengths, at evenly spaced quantiles: its full windows meet full
+            # windows of the voice, its padded ones cuts of the same lengths.
+            own = np.sort(np.asarray(lengths)[members])[np.linspace(0, members.sum() - 1, _PROBES).astype(int)]
+            cut = own < window_s - 1e-3
+            for v in voices:
+                full = np.flatnonzero((labels == v) & ~padded)
+                picked = full[np.arange(_PROBES) * len(full) // _PROBES]
+                probes = raw[picked].copy()
+                probes[cut] = probe(picked[cut], own[cut])
+                ratio = _ratio(raw[members], probes, noise, min(len(full), _PROBES))
+                if (members & ~padded).any():  # its full windows, heard without padding, may stand apart
+                    ratio = max(ratio, _ratio(raw[members & ~padded], raw[full], noise))
+                if closest is None or ratio < closest[0]:
+                    closest = (ratio, k, v)
+        if closest[0] >= _SEPARATION_THRESHOLD:
+            break
+        merged.append(closest[0])
+        labels = np.where(labels == closest[1], closest[2], labels)
+    if not merged:
+        return labels, estimate
+    count = len(np.unique(labels))
+    confidence = min(estimate.confidence, _SHORT_MERGE_CONFIDENCE)
+    return _first_appearance(labels), CountEstimate(count, "estimated", confidence, count + 1, max(merged))
 
 
 def second_opinion(

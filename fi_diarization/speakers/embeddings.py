@@ -10,7 +10,7 @@ from ..audio.samples import window
 from ..speech.models import usable_cores
 from .export_encoder import ENCODER_PATH
 
-__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_windows", "mel_spectrogram"]
+__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_cuts", "embed_windows", "mel_spectrogram", "voiced_gain"]
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
@@ -117,6 +117,52 @@ def _share_inside(windows: list[tuple[int, int, int, int]], spans: list[tuple[fl
     return (total[last] - total[first]) / np.maximum(last - first, 1)
 
 
+def _pieces(audio: np.ndarray, regions: list[tuple[float, float]]) -> list[tuple[int, int]]:
+    """The regions in samples, without those too short to embed (`_MIN_REGION_S`)."""
+    pieces = []
+    for start, end in regions:
+        lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
+        if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
+            pieces.append((lo, hi))
+    return pieces
+
+
+def _gain(squares: float, count: int) -> float:
+    # The encoder takes a linear (not log) mel spectrogram, so level matters: the voiced audio is
+    # brought to the level resemblyzer was trained on.
+    rms = float(np.sqrt(squares / count)) if count else 0.0
+    return 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
+
+
+def voiced_gain(audio: np.ndarray, regions: list[tuple[float, float]]) -> float:
+    """The gain `embed_windows` gives the audio of these regions."""
+    squares, count = 0.0, 0
+    for lo, hi in _pieces(audio, regions):
+        piece = window(audio, lo, hi).astype(np.float64)
+        squares, count = squares + float(np.sum(piece**2)), count + len(piece)
+    return _gain(squares, count)
+
+
+def _padded_mel(piece: np.ndarray) -> np.ndarray:
+    # Audio shorter than a window is zero-padded to one, as resemblyzer pads a short utterance.
+    return mel_spectrogram(np.pad(piece, (0, max(0, _WINDOW_FRAMES * _HOP - len(piece)))))
+
+
+def embed_cuts(audio: np.ndarray, cuts: list[tuple[float, float]], gain: float, threads: int | None = None) -> np.ndarray:
+    """Embeddings of spans no longer than a window, each zero-padded to one as `embed_windows` pads a short region.
+
+    Args:
+        audio: Mono float32 waveform at 16 kHz.
+        cuts: ``(start, end)`` seconds, each at most `WINDOW_S` long.
+        gain: The file's voiced gain (`voiced_gain`), so a cut is heard at its windows' level.
+        threads: The encoder's threads (default: every usable core).
+    """
+    mels = [_padded_mel(window(audio, int(a * SAMPLE_RATE), int(b * SAMPLE_RATE)) * gain)[:_WINDOW_FRAMES] for a, b in cuts]
+    encoder = _get_encoder(threads)
+    out = [encoder.run(None, {"mels": np.stack(mels[i : i + _BATCH])})[0] for i in range(0, len(mels), _BATCH)]
+    return np.concatenate(out) if out else np.zeros((0, 256), np.float32)
+
+
 def embed_windows(
     audio: np.ndarray,
     regions: list[tuple[float, float]],
@@ -143,17 +189,11 @@ def embed_windows(
     encoder = _get_encoder(threads)
     audio = np.asarray(audio, dtype=np.float32)  # a memory map stays one: pieces are read as needed
     step = max(1, round(SAMPLE_RATE / rate / _HOP))
-    pieces = []
-    for start, end in regions:
-        lo, hi = max(0, int(start * SAMPLE_RATE)), min(len(audio), int(end * SAMPLE_RATE))
-        if hi - lo >= _MIN_REGION_S * SAMPLE_RATE:
-            pieces.append((lo, hi))
+    pieces = _pieces(audio, regions)
     if not pieces:
         return np.zeros((0, 256), np.float32), np.zeros((0, 2))
 
-    # First pass, audio only: the windows, their levels, and the voiced level. The encoder takes
-    # a linear (not log) mel spectrogram, so level matters: the voiced audio is brought to the
-    # level resemblyzer was trained on.
+    # First pass, audio only: the windows, their levels, and the voiced level (`_gain`).
     windows, levels, squares, count = [], [], 0.0, 0
     for lo, hi in pieces:
         piece = window(audio, lo, hi).astype(np.float64)
@@ -162,8 +202,7 @@ def embed_windows(
             a, b = i * _HOP, min((i + _WINDOW_FRAMES) * _HOP, len(piece))
             windows.append((lo, i, a, b))
             levels.append(float(np.sqrt(np.mean(piece[a:b] ** 2))))
-    rms = float(np.sqrt(squares / count))
-    gain = 10 ** (_TARGET_DBFS / 20) / rms if rms > 0 else 1.0
+    gain = _gain(squares, count)
     levels = np.asarray(levels)
     keep = levels > np.median(levels) * 10 ** (-_QUIET_DB / 20)
     if len(skip):
@@ -184,8 +223,7 @@ def embed_windows(
             continue
         if mel_lo != lo:
             hi = next(h for l, h in pieces if l == lo)
-            piece = window(audio, lo, hi) * gain
-            mel, mel_lo = mel_spectrogram(np.pad(piece, (0, max(0, _WINDOW_FRAMES * _HOP - len(piece))))), lo
+            mel, mel_lo = _padded_mel(window(audio, lo, hi) * gain), lo
         batch.append(mel[i : i + _WINDOW_FRAMES])
         spans.append(((lo + a) / SAMPLE_RATE, (lo + b) / SAMPLE_RATE))
         if len(batch) == _BATCH:

@@ -11,8 +11,8 @@ from ..audio.samples import VadSettings, load_samples, voiced_regions
 from ..blas import one_blas_thread
 from ..records import Segment, Turn, Word
 from ..speech.models import usable_cores
-from .clustering import CountEstimate, cluster_speakers, relabel_by_first_appearance
-from .embeddings import embed_windows
+from .clustering import CountEstimate, cluster_speakers, merge_short_clusters, relabel_by_first_appearance
+from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
 
 __all__ = [
     "SPEAKER_VAD",
@@ -190,7 +190,9 @@ def speaker_turns(
     regions = sorted((float(a), float(b)) for a, b in regions if b > a)
     embeddings, spans = embed_windows(audio, regions, threads=threads)
     extra = None if fringe is None else fringe_windows(audio, regions, threads, fringe)
-    return turns_from_windows(regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=extra)
+    return turns_from_windows(
+        regions, embeddings, spans, num_speakers, min_speakers, max_speakers, fringe=extra, audio=audio, threads=threads
+    )
 
 
 def speaker_turns_of(
@@ -214,18 +216,31 @@ def turns_from_windows(
     min_speakers: int = 1,
     max_speakers: int = 8,
     fringe: Windows | None = None,
+    audio: np.ndarray | None = None,
+    threads: int | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
     """`speaker_turns` from window embeddings already computed (`embed_windows`).
 
     The windows of `fringe` (`fringe_windows`) take no part in the clustering: each joins the
-    nearest speaker found, and the turns cover their regions too.
+    nearest speaker found, and the turns cover their regions too. With the `audio` the windows
+    came from, an estimated count is checked for clusters of short windows
+    (`merge_short_clusters`), whose probes the encoder embeds on `threads`.
     """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
-    labels, estimate = cluster_speakers(
-        embeddings, num_speakers, min_speakers, max_speakers, smoothed=_smooth_embeddings(embeddings, spans)
-    )
+    smoothed = _smooth_embeddings(embeddings, spans)
+    labels, estimate = cluster_speakers(embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed)
+    if num_speakers is None and audio is not None and estimate.count > 1:
+        gain = voiced_gain(audio, regions)
+
+        def probe(windows: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+            cuts = [(spans[w, 0], spans[w, 0] + t) for w, t in zip(windows, seconds)]
+            return embed_cuts(audio, cuts, gain, threads)
+
+        labels, estimate = merge_short_clusters(
+            embeddings, smoothed, labels, spans[:, 1] - spans[:, 0], WINDOW_S, probe, estimate, min_speakers
+        )
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)

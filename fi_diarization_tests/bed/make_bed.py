@@ -661,6 +661,15 @@ BEDS = [
         telephone=True, noise=("white", 12.0)),
     Bed("es_mono_noise", "es", "check", {"doctor": "lp"}, _mono(ES_MONO, "doctor"), 208,
         ["pink_noise_snr10dB", "monologue", "accented"], noise=("pink", 10.0), gaps=(0.3, 0.8)),
+    # Tune files (2026-11-27), from the uncommitted tuning set the short-window merge was designed
+    # on (`speakers.clustering.merge_short_clusters`): a monologue whose short phrases made a second
+    # "speaker", and a second woman heard almost only in backchannels.
+    Bed("en_mono_tel_ked", "en", "tune", {"doctor": "ked"}, _mono(EN_MONO[20:], "doctor"), 302,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "monologue"], telephone=True, noise=("pink", 12.0),
+        gaps=(0.3, 0.8)),
+    Bed("en_women_2spk_backchannel", "en", "tune", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT, 313,
+        ["telephone_300_3400Hz", "pink_noise_snr10dB", "same_sex_female", "short_turns", "backchannels",
+         "accented"], telephone=True, noise=("pink", 10.0), gaps=(0.2, 0.5)),
 ]
 
 
