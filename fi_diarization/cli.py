@@ -139,6 +139,7 @@ def _imports_done() -> None:
 def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language, model, roles, fmt, force, verbose) -> None:
     """Register each file as a partition, materialize every asset for it, print the result."""
     from .audio.intake import accept
+    from .event_log import keep_connections
     from .status import open_instance
 
     paths = list(paths) + ([SAMPLE_AUDIO] if sample else [])
@@ -153,6 +154,7 @@ def transcribe(paths, sample, num_speakers, min_speakers, max_speakers, language
     accepted = [accept(settings, path, move=False, info=info) for path, info in zip(paths, probed)]
     instance = open_instance(settings)
     _imports_done()
+    keep_connections(instance)  # this process runs the job and ends
     failed = False
     for item in accepted:
         if _transcribe_one(instance, settings, item.audio_id, options, force=force, verbose=verbose):
