@@ -24,7 +24,6 @@ remembered, the run no longer pays that (measured in `benchmarks/RESULTS.md`).
 
 import contextlib
 import os
-import threading
 import types
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -93,17 +92,14 @@ def _kept_connect(self: SqliteEventLogStorage, shard: str) -> Iterator[db.Connec
 
 
 def _remembering(has_dynamic_partition):
-    known: set[tuple[str, str]] = set()
-    lock = threading.Lock()
+    known: set[tuple[str, str]] = set()  # a set's `in` and `add` are atomic: threads may share it
 
     def has(self: dg.DagsterInstance, partitions_def_name: str, partition_key: str) -> bool:
-        with lock:
-            if (partitions_def_name, partition_key) in known:
-                return True
+        if (partitions_def_name, partition_key) in known:
+            return True
         found = has_dynamic_partition(partitions_def_name, partition_key)
         if found:  # only a partition that exists is remembered: one added later is still found
-            with lock:
-                known.add((partitions_def_name, partition_key))
+            known.add((partitions_def_name, partition_key))
         return found
 
     return has

@@ -244,7 +244,7 @@ def merge_short_clusters(
     smoothed: np.ndarray,
     labels: np.ndarray,
     lengths: np.ndarray,
-    window_s: float,
+    full: np.ndarray,
     probe: Callable[[np.ndarray, np.ndarray], np.ndarray],
     estimate: CountEstimate,
     low: int = 1,
@@ -261,8 +261,8 @@ def merge_short_clusters(
         raw: ``[n, d]`` window embeddings, as clustered.
         smoothed: The same, averaged with their neighbours.
         labels: The estimate's label per window.
-        lengths: Seconds of audio in each window; shorter than ``window_s`` means zero-padded.
-        window_s: A full window's length.
+        lengths: Seconds of audio in each window.
+        full: Which windows hold a whole window of audio (the others were zero-padded).
         probe: ``probe(windows, seconds)`` embeds those windows (indices) cut to those lengths from their start.
         estimate: The estimate the labels came with.
         low: The fewest speakers to leave.
@@ -270,8 +270,8 @@ def merge_short_clusters(
     Returns:
         Labels (``0..k-1`` by first appearance) and the estimate, unchanged when nothing merged.
     """
-    raw = np.asarray(raw, dtype=np.float64)
-    padded = np.asarray(lengths) < window_s - 1e-3
+    raw, lengths = np.asarray(raw, dtype=np.float64), np.asarray(lengths)
+    padded = ~np.asarray(full)
     merged = []
     while len(keys := np.unique(labels)) > max(low, 1):
         short = [k for k in keys if padded[labels == k].mean() > 0.5]
@@ -286,16 +286,17 @@ def merge_short_clusters(
             members = labels == k
             # The cluster's own lengths, at evenly spaced quantiles: its full windows meet full
             # windows of the voice, its padded ones cuts of the same lengths.
-            own = np.sort(np.asarray(lengths)[members])[np.linspace(0, members.sum() - 1, _PROBES).astype(int)]
-            cut = own < window_s - 1e-3
+            by_length = np.flatnonzero(members)[np.argsort(lengths[members], kind="stable")]
+            chosen = by_length[np.linspace(0, len(by_length) - 1, _PROBES).astype(int)]
+            own, cut = lengths[chosen], padded[chosen]
             for v in voices:
-                full = np.flatnonzero((labels == v) & ~padded)
-                picked = full[np.arange(_PROBES) * len(full) // _PROBES]
+                whole = np.flatnonzero((labels == v) & ~padded)
+                picked = whole[np.arange(_PROBES) * len(whole) // _PROBES]
                 probes = raw[picked].copy()
                 probes[cut] = probe(picked[cut], own[cut])
-                ratio = _ratio(raw[members], probes, noise, min(len(full), _PROBES))
+                ratio = _ratio(raw[members], probes, noise, min(len(whole), _PROBES))
                 if (members & ~padded).any():  # its full windows, heard without padding, may stand apart
-                    ratio = max(ratio, _ratio(raw[members & ~padded], raw[full], noise))
+                    ratio = max(ratio, _ratio(raw[members & ~padded], raw[whole], noise))
                 if closest is None or ratio < closest[0]:
                     closest = (ratio, k, v)
         if closest[0] >= _SEPARATION_THRESHOLD:

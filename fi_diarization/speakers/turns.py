@@ -231,9 +231,8 @@ def turns_from_windows(
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
     smoothed = _smooth_embeddings(embeddings, spans)
     lengths = spans[:, 1] - spans[:, 0]
-    labels, estimate = cluster_speakers(
-        embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed, full=lengths >= WINDOW_S - 1e-3
-    )
+    full = lengths >= WINDOW_S - 1e-3  # the others were zero-padded to a window
+    labels, estimate = cluster_speakers(embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed, full=full)
     if num_speakers is None and audio is not None and estimate.count > 1:
         gain = voiced_gain(audio, regions)
 
@@ -242,7 +241,7 @@ def turns_from_windows(
             return embed_cuts(audio, cuts, gain, threads)
 
         labels, estimate = merge_short_clusters(
-            embeddings, smoothed, labels, lengths, WINDOW_S, probe, estimate, min_speakers
+            embeddings, smoothed, labels, lengths, full, probe, estimate, min_speakers
         )
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
