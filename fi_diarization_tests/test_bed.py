@@ -154,8 +154,8 @@ def test_short_phrases_of_one_voice_are_not_a_second_speaker(windows):
     from fi_diarization.speakers.turns import turns_from_windows
 
     regions, embeddings, spans, fringe, audio = windows("en_mono_tel_ked")
-    _, padded = turns_from_windows(regions, embeddings, spans, fringe=fringe)  # without the audio: no probes
-    assert padded.count == 2
+    _, unprobed = turns_from_windows(regions, embeddings, spans, fringe=fringe)  # without the audio: no probes
+    assert unprobed.count == 2
     turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
     # Short windows say little: the count is told as unsure, with the other count to try.
@@ -170,11 +170,12 @@ def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(windows):
     import numpy as np
 
     from fi_diarization.speakers.clustering import _noise_scale
+    from fi_diarization.speakers.embeddings import WINDOW_S
     from fi_diarization.speakers.turns import _smooth_embeddings
 
     _, embeddings, spans, _, _ = windows("en_mono_tel_ked")
     raw, smoothed = embeddings.astype(float), _smooth_embeddings(embeddings, spans).astype(float)
-    full = spans[:, 1] - spans[:, 0] >= 1.6 - 1e-3
+    full = spans[:, 1] - spans[:, 0] >= WINDOW_S - 1e-3
     assert 0.2 < np.mean(~full) < 0.8
     one_voice = np.zeros(len(raw), dtype=int)
     assert _noise_scale(raw, smoothed, one_voice, full) < _noise_scale(raw, smoothed, one_voice) / 3
