@@ -144,8 +144,9 @@ def _initial(steady: np.ndarray, low: int, high: int) -> np.ndarray:
     return spectral_labels(steady, max(2, low), high)
 
 
-def _cosine_distance(raw: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    x, y = raw[a].mean(axis=0), raw[b].mean(axis=0)
+def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """The cosine distance between the centroids of two sets of windows."""
+    x, y = a.mean(axis=0), b.mean(axis=0)
     return 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
 
 
@@ -177,7 +178,7 @@ def _self_split_scales(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) 
         halves = spectral_labels(steady[members], 2, 2)
         if halves.min() == halves.max():
             continue
-        distance = _cosine_distance(raw[members], halves == 0, halves == 1)
+        distance = _cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
         scales.append(distance * math.sqrt(len(members)) / 2)
     return scales
 
@@ -188,9 +189,7 @@ def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: floa
 
 def _ratio(a: np.ndarray, b: np.ndarray, noise: float, b_count: int | None = None) -> float:
     """`_separation` of two sets of windows; `b_count` when `b` repeats some of its windows."""
-    x, y = a.mean(axis=0), b.mean(axis=0)
-    distance = 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
-    return distance / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
+    return _cosine_distance(a, b) / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
 
 
 def _estimate(
@@ -272,15 +271,16 @@ def merge_short_clusters(
     """
     raw, lengths = np.asarray(raw, dtype=np.float64), np.asarray(lengths)
     padded = ~np.asarray(full)
+    # The noise scale is per 1/sqrt(windows), so at most `_MAX_CLUSTERED` of them measure it.
+    some = np.unique(np.linspace(0, len(raw) - 1, min(len(raw), _MAX_CLUSTERED)).astype(int))
+    raw_some, smoothed_some, full_some = raw[some], np.asarray(smoothed, dtype=np.float64)[some], ~padded[some]
     merged = []
     while len(keys := np.unique(labels)) > max(low, 1):
         short = [k for k in keys if padded[labels == k].mean() > 0.5]
         voices = [k for k in keys if k not in short]
         if not short or not voices:
             break
-        # The noise scale is per 1/sqrt(windows), so at most `_MAX_CLUSTERED` of them measure it.
-        some = np.unique(np.linspace(0, len(raw) - 1, min(len(raw), _MAX_CLUSTERED)).astype(int))
-        noise = _noise_scale(raw[some], np.asarray(smoothed, dtype=np.float64)[some], labels[some], ~padded[some])
+        noise = _noise_scale(raw_some, smoothed_some, labels[some], full_some)
         closest = None
         for k in short:
             members = labels == k

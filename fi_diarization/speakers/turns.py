@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -234,11 +235,11 @@ def turns_from_windows(
     full = lengths >= WINDOW_S - 1e-3  # the others were zero-padded to a window
     labels, estimate = cluster_speakers(embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed, full=full)
     if num_speakers is None and audio is not None and estimate.count > 1:
-        gain = voiced_gain(audio, regions)
+        gain = functools.cache(lambda: voiced_gain(audio, regions))  # read only when a probe is embedded
 
         def probe(windows: np.ndarray, seconds: np.ndarray) -> np.ndarray:
             cuts = [(spans[w, 0], spans[w, 0] + t) for w, t in zip(windows, seconds)]
-            return embed_cuts(audio, cuts, gain, threads)
+            return embed_cuts(audio, cuts, gain(), threads)
 
         labels, estimate = merge_short_clusters(
             embeddings, smoothed, labels, lengths, full, probe, estimate, min_speakers
