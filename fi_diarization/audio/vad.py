@@ -57,9 +57,7 @@ def speech_probabilities(block: np.ndarray) -> np.ndarray:
             _probabilities.move_to_end(key)
     if mine:
         try:
-            # Padded as faster-whisper pads (a whole window more when the length divides evenly).
-            padded = np.pad(block, (0, WINDOW_SAMPLES - len(block) % WINDOW_SAMPLES))
-            future.set_result(_silero(get_vad_model().session, padded))
+            future.set_result(_silero(get_vad_model().session, block))
         except BaseException as exc:
             with _lock:
                 _probabilities.pop(key, None)
@@ -67,20 +65,33 @@ def speech_probabilities(block: np.ndarray) -> np.ndarray:
     return future.result()
 
 
-def _silero(session, audio: np.ndarray) -> np.ndarray:
-    """`SileroVADModel.__call__` of faster-whisper 1.2.1 (MIT), `_SILERO_WINDOWS` windows per call.
+def _silero(session, block: np.ndarray) -> np.ndarray:
+    """`SileroVADModel.__call__` of faster-whisper 1.2.1 (MIT) on `block` padded as the library pads
+    it, `_SILERO_WINDOWS` windows per call, without a padded copy of the block (40 MB per 10 minutes).
 
     The state `h`, `c` is carried from call to call as the library carries it between its batches.
-    Writes into `audio` as the library does: the last window's last 64 samples become zeros.
     """
+    whole = len(block) // WINDOW_SAMPLES
+    frames = block[: whole * WINDOW_SAMPLES].reshape(whole, WINDOW_SAMPLES)
+    # The padded last window (a whole window of zeros when the length divides evenly); the library
+    # zeroes its last 64 samples through a view of its audio, so these bits need it too.
+    last = np.zeros((1, WINDOW_SAMPLES), dtype=np.float32)
+    last[0, : len(block) - whole * WINDOW_SAMPLES] = block[whole * WINDOW_SAMPLES :]
+    last[0, -_CONTEXT_SAMPLES:] = 0
+
+    def rows(a: int, b: int) -> np.ndarray:
+        return np.concatenate([frames[a : min(b, whole)], last[: max(0, b - max(a, whole))]])
+
     h = np.zeros((1, 1, 128), dtype=np.float32)
     c = np.zeros((1, 1, 128), dtype=np.float32)
-    frames = audio.reshape(-1, WINDOW_SAMPLES)
-    frames[-1, -_CONTEXT_SAMPLES:] = 0  # the library zeroes a view of the audio: the same bits need it
-    context = np.roll(frames[:, -_CONTEXT_SAMPLES:], 1, axis=0)  # each window's lead-in: the end of the one before
     out = []
-    for i in range(0, len(frames), _SILERO_WINDOWS):
-        batch = np.concatenate([context[i : i + _SILERO_WINDOWS], frames[i : i + _SILERO_WINDOWS]], axis=1)
+    for i in range(0, whole + 1, _SILERO_WINDOWS):
+        end = min(whole + 1, i + _SILERO_WINDOWS)
+        # Each window's lead-in is the end of the one before; the first window's is silence.
+        lead = rows(max(i - 1, 0), end - 1)[:, -_CONTEXT_SAMPLES:]
+        if i == 0:
+            lead = np.concatenate([np.zeros((1, _CONTEXT_SAMPLES), np.float32), lead])
+        batch = np.concatenate([lead, rows(i, end)], axis=1)
         probabilities, h, c = session.run(None, {"input": batch, "h": h, "c": c})
         out.append(probabilities)
     return np.concatenate(out, axis=0)

@@ -247,8 +247,9 @@ def warm_up(model) -> None:
 CPU_ENCODE_CLIPS = 2
 # Clips per word-alignment call on the CPU. Aligning 8 clips' words at once took 350-540 MiB more
 # for a moment (the alignment heads' attention over every token and frame); one clip at a time
-# ~10 MiB, and no slower (8.4-10.2 s against 8.9-11.1 s for 240 s of speech). The same words and
-# probabilities; 3 of 536 word edges moved by one 20 ms frame: the batch's padding had moved them.
+# ~10 MiB, and no slower (8.4-10.2 s against 8.9-11.1 s for 240 s of speech). The same words; 3 of
+# 536 word edges moved by one 20 ms frame, and a word's probability by up to ~0.01: the alignment
+# heads had seen the whole batch's padding.
 CPU_ALIGN_CLIPS = 1
 
 
