@@ -279,7 +279,7 @@ def batch_in_parts(model, encode_clips: int = CPU_ENCODE_CLIPS, align_clips: int
             return align_all(tokenizer, text_tokens, encoder_output, num_frames, median_filter_width)
         found = []
         for i in range(0, len(text_tokens), align_clips):
-            frames = num_frames[i : i + align_clips] if isinstance(num_frames, (list, tuple)) else num_frames
+            frames = num_frames if np.ndim(num_frames) == 0 else list(num_frames)[i : i + align_clips]
             output = _clip_slice(encoder_output, i, i + align_clips)
             found += align_all(tokenizer, text_tokens[i : i + align_clips], output, frames, median_filter_width)
         return found
