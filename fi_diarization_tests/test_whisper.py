@@ -107,13 +107,11 @@ def test_chunking_keeps_the_words_plain_faster_whisper_keeps():
 
 def test_a_cpu_batch_is_encoded_and_aligned_a_few_clips_at_a_time_with_the_same_words():
     """A batch of 8 clips: encoded 2 at a time, words aligned 1 at a time (~800 MiB less at once)."""
-    from pathlib import Path
-
     from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
 
-    from fi_diarization_tests.conftest import TEST_MODEL
+    from fi_diarization_tests.conftest import FIXTURES, TEST_MODEL
 
-    audio = decode_audio(str(Path(__file__).parent / "fixtures" / "consult_2spk.wav"), sampling_rate=16000)
+    audio = decode_audio(str(FIXTURES / "consult_2spk.wav"), sampling_rate=16000)
     clips = [{"start": 3.6 * i, "end": 3.6 * (i + 1)} for i in range(8)]
     assert clips[-1]["end"] <= len(audio) / 16000
     model = WhisperModel(resolve_model(TEST_MODEL), device="cpu", compute_type="int8", cpu_threads=2)

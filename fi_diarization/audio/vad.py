@@ -72,26 +72,24 @@ def _silero(session, block: np.ndarray) -> np.ndarray:
     The state `h`, `c` is carried from call to call as the library carries it between its batches.
     """
     whole = len(block) // WINDOW_SAMPLES
-    frames = block[: whole * WINDOW_SAMPLES].reshape(whole, WINDOW_SAMPLES)
+    windows = block[: whole * WINDOW_SAMPLES].reshape(whole, WINDOW_SAMPLES)
     # The padded last window (a whole window of zeros when the length divides evenly); the library
     # zeroes its last 64 samples through a view of its audio, so these bits need it too.
     last = np.zeros((1, WINDOW_SAMPLES), dtype=np.float32)
     last[0, : len(block) - whole * WINDOW_SAMPLES] = block[whole * WINDOW_SAMPLES :]
     last[0, -_CONTEXT_SAMPLES:] = 0
-
-    def rows(a: int, b: int) -> np.ndarray:
-        return np.concatenate([frames[a : min(b, whole)], last[: max(0, b - max(a, whole))]])
+    # Each window's lead-in is the end of the one before; the first window's is silence.
+    leads = np.zeros((whole + 1, _CONTEXT_SAMPLES), dtype=np.float32)
+    leads[1:] = windows[:, -_CONTEXT_SAMPLES:]
 
     h = np.zeros((1, 1, 128), dtype=np.float32)
     c = np.zeros((1, 1, 128), dtype=np.float32)
     out = []
     for i in range(0, whole + 1, _SILERO_WINDOWS):
-        end = min(whole + 1, i + _SILERO_WINDOWS)
-        # Each window's lead-in is the end of the one before; the first window's is silence.
-        lead = rows(max(i - 1, 0), end - 1)[:, -_CONTEXT_SAMPLES:]
-        if i == 0:
-            lead = np.concatenate([np.zeros((1, _CONTEXT_SAMPLES), np.float32), lead])
-        batch = np.concatenate([lead, rows(i, end)], axis=1)
+        body = windows[i : i + _SILERO_WINDOWS]
+        if i + _SILERO_WINDOWS > whole:  # the last call ends with the padded window
+            body = np.concatenate([body, last])
+        batch = np.concatenate([leads[i : i + len(body)], body], axis=1)
         probabilities, h, c = session.run(None, {"input": batch, "h": h, "c": c})
         out.append(probabilities)
     return np.concatenate(out, axis=0)

@@ -27,6 +27,7 @@ __all__ = [
     "resolve_compute_type",
     "usable_cores",
     "load_model",
+    "batch_in_parts",
 ]
 
 BUNDLED = ("bundled:tiny.en", "bundled:base")
@@ -253,13 +254,6 @@ CPU_ENCODE_CLIPS = 2
 CPU_ALIGN_CLIPS = 1
 
 
-def _clip_slice(encoder_output, start: int, stop: int):
-    import ctranslate2
-    import numpy as np
-
-    return ctranslate2.StorageView.from_array(np.ascontiguousarray(np.asarray(encoder_output)[start:stop]))
-
-
 def batch_in_parts(model, encode_clips: int = CPU_ENCODE_CLIPS, align_clips: int = CPU_ALIGN_CLIPS) -> None:
     """Make `model.encode` and `model.find_alignment` (what `BatchedInferencePipeline` calls per batch)
     work through a batch a few clips at a time, so a batch of 8 costs the memory of one or two."""
@@ -277,10 +271,10 @@ def batch_in_parts(model, encode_clips: int = CPU_ENCODE_CLIPS, align_clips: int
     def find_alignment(tokenizer, text_tokens, encoder_output, num_frames, median_filter_width=7):
         if len(text_tokens) <= align_clips:
             return align_all(tokenizer, text_tokens, encoder_output, num_frames, median_filter_width)
-        found = []
+        encoded, found = np.asarray(encoder_output), []
         for i in range(0, len(text_tokens), align_clips):
             frames = num_frames if np.ndim(num_frames) == 0 else list(num_frames)[i : i + align_clips]
-            output = _clip_slice(encoder_output, i, i + align_clips)
+            output = ctranslate2.StorageView.from_array(np.ascontiguousarray(encoded[i : i + align_clips]))
             found += align_all(tokenizer, text_tokens[i : i + align_clips], output, frames, median_filter_width)
         return found
 
