@@ -1,6 +1,7 @@
 """The speaker stage as assets: acoustic turns, then a speaker for every word."""
 
 import json
+import time
 
 import dagster as dg
 import pandas as pd
@@ -23,6 +24,13 @@ def _key_and_bounds(samples_path: str, options: RunOptions) -> tuple[str, dict]:
     return key, bounds
 
 
+def _timed_turns(samples_path: str, **kwargs) -> tuple[list, object, float]:
+    """`speaker_turns_of` with the seconds it took, wherever it ran."""
+    start = time.perf_counter()
+    turns, estimate = speaker_turns_of(samples_path, **kwargs)
+    return turns, estimate, time.perf_counter() - start
+
+
 def start_beside_whisper(samples_path: str, options: RunOptions) -> None:
     """Start this file's speaker turns in a background thread of this process, to overlap Whisper.
 
@@ -31,7 +39,7 @@ def start_beside_whisper(samples_path: str, options: RunOptions) -> None:
     The encoder takes one thread, to fill the idle core rather than fight Whisper for both.
     """
     key, bounds = _key_and_bounds(samples_path, options)
-    background.start(key, speaker_turns_of, samples_path, **bounds, threads=1)
+    background.start(key, _timed_turns, samples_path, **bounds, threads=1)
 
 
 @dg.asset(partitions_def=audio_files, group_name="speakers", kinds={"parquet"}, io_manager_key=PARQUET)
@@ -41,7 +49,7 @@ def speaker_turns(context: dg.AssetExecutionContext, audio: pd.DataFrame) -> dg.
     options = options_of(audio)
     key, bounds = _key_and_bounds(record["samples_path"], options)
     beside = background.take(key)
-    turns, estimate = beside.result() if beside else speaker_turns_of(record["samples_path"], **bounds)
+    turns, estimate, seconds = beside.result() if beside else _timed_turns(record["samples_path"], **bounds)
     if estimate.unsure:
         context.log.warning(
             f"{estimate.count} speaker(s) estimated with confidence {estimate.confidence:.2f}; "
@@ -59,6 +67,8 @@ def speaker_turns(context: dg.AssetExecutionContext, audio: pd.DataFrame) -> dg.
             "turns": len(turns),
             "count_source": estimate.source,
             "found_beside_whisper": beside is not None,
+            # The stage's own time: beside Whisper, the step itself only waits for what is left.
+            "stage_seconds": round(seconds, 2),
             "count_confidence": round(estimate.confidence, 3),
             "count_estimate": dg.MetadataValue.json(
                 {**estimate.as_dict(), "bounds": [options.min_speakers, options.max_speakers]}
