@@ -1,6 +1,6 @@
 """The human-voice bed: WER against plain faster-whisper, and who-spoke figures, per file.
 
-    .venv/bin/python benchmarks/bed.py [--split tune|check] [--en-model bundled:tiny.en] [--es-model bundled:base]
+    .venv/bin/python benchmarks/bed.py [--split tune|check] [--dir DIR] [--en-model bundled:tiny.en] [--es-model bundled:base]
 
 Runs the project's own logic (the chunk plan, batched transcription, speaker turns) on each
 file of `fi_diarization_tests/bed/` next to plain `BatchedInferencePipeline` with the same
@@ -72,6 +72,7 @@ def speaker_figures(audio, truth: dict) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "check"), default=None)
+    parser.add_argument("--dir", type=Path, default=None, help="the bed files in DIR (make_bed.py --extra DIR)")
     parser.add_argument("--en-model", default="bundled:tiny.en")
     parser.add_argument("--es-model", default="bundled:base")
     parser.add_argument("--no-asr", action="store_true", help="speaker figures only")
@@ -84,7 +85,7 @@ def main() -> int:
     rows = []
     print("| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence) |")
     print("|---|---|---|---|---|---|---|---|")
-    for truth in bed_files(args.split):
+    for truth in bed_files(args.split, *([args.dir] if args.dir else [])):
         audio = decode_audio(truth["path"], sampling_rate=16000)
         reference = " ".join(s["text"] for s in sorted(truth["segments"], key=lambda s: s["start"]))
         asr = ("", "")

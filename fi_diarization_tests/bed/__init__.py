@@ -16,19 +16,20 @@ __all__ = ["BED_DIR", "bed_files"]
 BED_DIR = Path(__file__).resolve().parent
 
 
-def bed_files(split: str | None = None) -> list[dict]:
+def bed_files(split: str | None = None, folder: Path = BED_DIR) -> list[dict]:
     """The bed's truths sorted by name, each with "path" (the audio file) added.
 
     Args:
       split: "tune" or "check" to keep only that split; None for all.
+      folder: Where the truths lie (`make_bed.py --extra DIR` writes a tuning set elsewhere).
     """
     if split not in (None, "tune", "check"):
         raise ValueError(f"split must be 'tune', 'check' or None, not {split!r}")
     out = []
-    for truth_path in sorted(BED_DIR.glob("*.truth.json")):
+    for truth_path in sorted(Path(folder).glob("*.truth.json")):
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         if split is not None and truth.get("split") != split:
             continue
-        truth["path"] = str(BED_DIR / truth["audio"])
+        truth["path"] = str(Path(folder) / truth["audio"])
         out.append(truth)
     return out

@@ -10,6 +10,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
 
     python fi_diarization_tests/bed/make_bed.py            # all files
     python fi_diarization_tests/bed/make_bed.py es_2spk    # just some
+    python fi_diarization_tests/bed/make_bed.py --extra DIR  # the uncommitted tuning set (EXTRA)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
 fixtures' truth format plus split/num_speakers/conditions/voices) and NAME.rttm.
@@ -673,6 +674,51 @@ BEDS = [
 ]
 
 
+# A tuning set beside the bed (2026-12-03), never committed as audio: `make_bed.py --extra DIR` writes
+# it and `benchmarks/bed.py --dir DIR` runs it. Calibration may look at it like the "tune" files; it
+# adds the conditions the check files fail on (telephone band + noise, same-sex pairs, short
+# turns) with other pairs and seeds, so a change is judged on 24 tuning files, not 8.
+EXTRA = [
+    Bed("t3_mono_slt", "en", "tune", {"doctor": "slt"}, _mono(EN_MONO[:18], "doctor"), 401,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"],
+        noise=("white", 12.0), gaps=(0.3, 0.8), telephone=True),
+    Bed("t3_mono_kal", "en", "tune", {"doctor": "kal"}, _mono(EN_MONO[18:36], "doctor"), 402,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "monologue"],
+        noise=("pink", 12.0), gaps=(0.3, 0.8), telephone=True),
+    Bed("t3_mono_ona", "es", "tune", {"doctor": "ona"}, _mono(ES_MONO, "doctor"), 403,
+        ["telephone_300_3400Hz", "white_noise_snr10dB", "monologue"],
+        noise=("white", 10.0), gaps=(0.3, 0.8), telephone=True),
+    Bed("t3_mono_machac", "es", "tune", {"doctor": "machac"}, _mono(ES_MONO, "doctor"), 404,
+        ["telephone_300_3400Hz", "pink_noise_snr15dB", "monologue"],
+        noise=("pink", 15.0), gaps=(0.3, 0.8), telephone=True),
+    Bed("t3_mono_dita", "en", "tune", {"doctor": "dita"}, _mono(EN_MONO[10:28], "doctor"), 405,
+        ["clean", "monologue"], gaps=(0.3, 0.8)),
+    Bed("t3_men_kal_ked", "en", "tune", {"doctor": "kal", "patient": "ked"}, EN_MEN, 406,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "same_sex_male"], noise=("white", 12.0), telephone=True),
+    Bed("t3_women_slt_dita", "en", "tune", {"doctor": "slt", "patient": "dita"}, EN_WOMEN_TEL, 407,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "same_sex_female"], noise=("pink", 12.0), telephone=True),
+    Bed("t3_women_ona_lp", "en", "tune", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_CHECK, 408,
+        ["telephone_300_3400Hz", "pink_noise_snr15dB", "same_sex_female"], noise=("pink", 15.0), telephone=True),
+    Bed("t3_women_dita_ona_short", "en", "tune", {"doctor": "dita", "patient": "ona"}, EN_WOMEN_SHORT, 409,
+        ["telephone_300_3400Hz", "white_noise_snr10dB", "short_turns", "backchannels", "same_sex_female"],
+        noise=("white", 10.0), gaps=(0.2, 0.5), telephone=True),
+    Bed("t3_women_lp_dita_es", "es", "tune", {"doctor": "lp", "patient": "dita"}, ES_WOMEN_NOISE, 410,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "same_sex_female"], noise=("white", 12.0), telephone=True),
+    Bed("t3_men_kal_pc", "en", "tune", {"doctor": "kal", "patient": "pc"}, EN_MEN, 411,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "same_sex_male"], noise=("pink", 12.0), telephone=True),
+    Bed("t3_3spk_en_tel", "en", "tune", {"doctor": "slt", "patient": "kal", "companion": "dita"}, EN_3SPK, 412,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "overlap"], noise=("pink", 12.0), telephone=True),
+    Bed("t3_3spk_es_tel", "es", "tune", {"doctor": "ona", "patient": "machac", "companion": "lp"}, ES_3SPK, 413,
+        ["telephone_300_3400Hz", "white_noise_snr15dB", "overlap"], noise=("white", 15.0), telephone=True),
+    Bed("t3_pc_dita_clean", "es", "tune", {"doctor": "pc", "patient": "dita"}, ES_2SPK, 414, ["clean", "mixed_sex", "accented"]),
+    Bed("t3_men_machac_ph", "en", "tune", {"doctor": "machac", "patient": "ph"}, EN_MEN, 415,
+        ["telephone_300_3400Hz", "white_noise_snr15dB", "same_sex_male"], noise=("white", 15.0), telephone=True),
+    Bed("t3_women_slt_ona_bc", "en", "tune", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 416,
+        ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "backchannels", "same_sex_female"],
+        noise=("pink", 10.0), gaps=(0.2, 0.5), telephone=True),
+]
+
+
 # ---------------------------------------------------------------------------- mixing
 
 
@@ -789,10 +835,10 @@ def _write_flac(path: Path, pcm: np.ndarray) -> None:
     sf.write(str(path), pcm, RATE, subtype="PCM_16", format="FLAC")
 
 
-def write(bed: Bed, tmp: Path) -> dict:
+def write(bed: Bed, tmp: Path, out: Path = HERE) -> dict:
     built = build(bed, tmp)
     pcm, placed = built["pcm"], built["placed"]
-    flac = HERE / f"{bed.name}.flac"
+    flac = out / f"{bed.name}.flac"
     _write_flac(flac, pcm)
     segments = [{"start": _sec(s), "end": _sec(e), "speaker": spk, "role": spk, "text": text}
                 for s, e, spk, text, _ in placed]
@@ -815,10 +861,10 @@ def write(bed: Bed, tmp: Path) -> dict:
         "conditions": conditions,
         "voices": voices,
     }
-    (HERE / f"{bed.name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
+    (out / f"{bed.name}.truth.json").write_text(json.dumps(truth, indent=1, ensure_ascii=False) + "\n")
     rttm = "".join(f"SPEAKER {bed.name} 1 {_sec(s):.7f} {_sec(e - s):.7f} <NA> <NA> {spk} <NA> <NA>\n"
                    for s, e, spk, *_ in placed)
-    (HERE / f"{bed.name}.rttm").write_text(rttm)
+    (out / f"{bed.name}.rttm").write_text(rttm)
     return truth
 
 
@@ -828,17 +874,24 @@ def main(argv: list[str]) -> int:
         print(f"make_bed.py needs {', '.join(missing)} (apt-get install festival sox espeak-ng "
               "and the festvox voices)", file=sys.stderr)
         return 2
+    beds, out = BEDS, HERE
+    if argv[:1] == ["--extra"]:
+        if len(argv) < 2:
+            print("usage: make_bed.py --extra DIR [NAME...]", file=sys.stderr)
+            return 2
+        beds, out, argv = EXTRA, Path(argv[1]), argv[2:]
+        out.mkdir(parents=True, exist_ok=True)
     wanted = set(argv)
-    unknown = wanted - {b.name for b in BEDS}
+    unknown = wanted - {b.name for b in beds}
     if unknown:
         print(f"unknown bed files: {', '.join(sorted(unknown))}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as d:
-        for bed in BEDS:
+        for bed in beds:
             if wanted and bed.name not in wanted:
                 continue
-            truth = write(bed, Path(d))
-            size = (HERE / truth["audio"]).stat().st_size
+            truth = write(bed, Path(d), out)
+            size = (out / truth["audio"]).stat().st_size
             print(f"{bed.name}: {truth['duration_s']:.1f} s, {truth['num_speakers']} spk, {bed.split}, "
                   f"{size / 1e6:.2f} MB, {', '.join(truth['conditions'])}", flush=True)
     return 0
