@@ -64,3 +64,18 @@ def test_embedding_does_not_import_torch():
         "sys.exit('torch' in sys.modules or 'resemblyzer' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_the_speaker_stage_releases_its_encoder(tmp_path):
+    """A file's speaker stage keeps no encoder session after it; the next one makes a fresh one, same turns."""
+    from fi_diarization.audio.samples import decode_to_file
+    from fi_diarization.speakers import embeddings
+    from fi_diarization.speakers.turns import speaker_turns_of
+
+    samples = tmp_path / "consult.f32"
+    decode_to_file(FIXTURES / "consult_2spk.wav", samples)
+    first, _ = speaker_turns_of(str(samples), threads=1)
+    assert embeddings._encoders == {}
+    second, _ = speaker_turns_of(str(samples), threads=1)
+    assert embeddings._encoders == {}
+    assert first == second and len({t.speaker for t in first}) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import threading
 
 import numpy as np
@@ -10,7 +11,7 @@ from ..audio.samples import window
 from ..speech.models import usable_cores
 from .export_encoder import ENCODER_PATH
 
-__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_cuts", "embed_windows", "mel_spectrogram", "voiced_gain"]
+__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_cuts", "embed_windows", "mel_spectrogram", "release_encoders", "voiced_gain"]
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
@@ -93,6 +94,23 @@ def _get_encoder(threads: int | None = None):
             options.log_severity_level = 3
             _encoders[threads] = onnxruntime.InferenceSession(str(ENCODER_PATH), options, providers=["CPUExecutionProvider"])
         return _encoders[threads]
+
+
+def release_encoders() -> None:
+    """Drop the cached encoder sessions and hand freed heap back to the system.
+
+    After a 60-minute file's speaker stage the process still held 149 MB more than before it
+    (measured alone, RssAnon): ~90 MB in the encoder session's memory arena and ~43 MB of
+    freed heap glibc kept, which `malloc_trim` returns. Beside Whisper that stayed through the
+    rest of the run, under each of Whisper's encoder peaks. A new session costs ~0.1 s per file.
+    A thread still embedding keeps its own session until it is done.
+    """
+    with _encoder_lock:
+        _encoders.clear()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (AttributeError, OSError):  # not glibc: nothing to hand back this way
+        pass
 
 
 def _window_starts(n_frames: int, step: int) -> list[int]:

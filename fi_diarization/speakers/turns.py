@@ -13,7 +13,7 @@ from ..blas import one_blas_thread
 from ..records import Segment, Turn, Word
 from ..speech.models import usable_cores
 from .clustering import CountEstimate, cluster_speakers, merge_short_clusters, relabel_by_first_appearance
-from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
+from .embeddings import WINDOW_S, embed_cuts, embed_windows, release_encoders, voiced_gain
 
 __all__ = [
     "SPEAKER_VAD",
@@ -203,10 +203,16 @@ def speaker_turns_of(
     max_speakers: int = 8,
     threads: int | None = None,
 ) -> tuple[list[Turn], CountEstimate]:
-    """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`, `FRINGE_VAD`)."""
+    """`speaker_turns` of a decoded samples file, on its own voice activity (`SPEAKER_VAD`, `FRINGE_VAD`).
+
+    The encoder's memory is released at the end (`release_encoders`): the stage runs once per file.
+    """
     samples = load_samples(samples_path)
-    regions, fringe = _both_passes(samples, threads)
-    return speaker_turns(samples, regions, num_speakers, min_speakers, max_speakers, threads=threads, fringe=fringe)
+    try:
+        regions, fringe = _both_passes(samples, threads)
+        return speaker_turns(samples, regions, num_speakers, min_speakers, max_speakers, threads=threads, fringe=fringe)
+    finally:
+        release_encoders()
 
 
 def turns_from_windows(
