@@ -20,7 +20,7 @@ sys.path.insert(0, str(HERE))
 
 from diarization_metrics import der  # noqa: E402
 
-from fi_diarization_tests.bed import bed_files  # noqa: E402
+from fi_diarization_tests.bed import BED_DIR, bed_files  # noqa: E402
 
 
 def wer(reference: str, hypothesis: str) -> float:
@@ -85,7 +85,7 @@ def main() -> int:
     rows = []
     print("| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence) |")
     print("|---|---|---|---|---|---|---|---|")
-    for truth in bed_files(args.split, *([args.dir] if args.dir else [])):
+    for truth in bed_files(args.split, args.dir or BED_DIR):
         audio = decode_audio(truth["path"], sampling_rate=16000)
         reference = " ".join(s["text"] for s in sorted(truth["segments"], key=lambda s: s["start"]))
         asr = ("", "")

@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from .. import background
 from ..options import RunOptions
-from ..records import TURN_SCHEMA, segments_from_frame, speaker_segments_table, turns_from_frame
+from ..records import TURN_SCHEMA, Turn, segments_from_frame, speaker_segments_table, turns_from_frame
+from ..speakers.clustering import CountEstimate
 from ..speakers.turns import assign_speakers, speaker_turns_of
 from .config import options_of
 from .io_manager import PARQUET
@@ -24,7 +25,7 @@ def _key_and_bounds(samples_path: str, options: RunOptions) -> tuple[str, dict]:
     return key, bounds
 
 
-def _timed_turns(samples_path: str, **kwargs) -> tuple[list, object, float]:
+def _timed_turns(samples_path: str, **kwargs) -> tuple[list[Turn], CountEstimate, float]:
     """`speaker_turns_of` with the seconds it took, wherever it ran."""
     start = time.perf_counter()
     turns, estimate = speaker_turns_of(samples_path, **kwargs)

@@ -102,7 +102,7 @@ def release_encoders() -> None:
     After a 60-minute file's speaker stage the process still held 149 MB more than before it
     (measured alone, RssAnon): ~90 MB in the encoder session's memory arena and ~43 MB of
     freed heap glibc kept, which `malloc_trim` returns. Beside Whisper that stayed through the
-    rest of the run, under each of Whisper's encoder peaks. A new session costs ~0.1 s per file.
+    rest of the run, under each of Whisper's encoder peaks. A new session costs 0.05 s per file.
     A thread still embedding keeps its own session until it is done.
     """
     with _encoder_lock:
