@@ -25,11 +25,11 @@ def bed_files(split: str | None = None, folder: Path = BED_DIR) -> list[dict]:
     """
     if split not in (None, "tune", "check"):
         raise ValueError(f"split must be 'tune', 'check' or None, not {split!r}")
-    out = []
-    for truth_path in sorted(Path(folder).glob("*.truth.json")):
+    folder, out = Path(folder), []
+    for truth_path in sorted(folder.glob("*.truth.json")):
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         if split is not None and truth.get("split") != split:
             continue
-        truth["path"] = str(Path(folder) / truth["audio"])
+        truth["path"] = str(folder / truth["audio"])
         out.append(truth)
     return out
