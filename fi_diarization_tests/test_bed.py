@@ -47,15 +47,11 @@ KNOWN = {
     "count": {  # the estimated count wrong
         "en_women_2spk_short": f"{_WOMEN_SHORT}: 1 estimated (0.55, unsure)",
         "en_women_2spk_short2": f"{_SHORT2}: 1 estimated (0.69, unsure)",
-        "en_women_2spk_tel2": f"{_TEL2}: 1 estimated (0.54, unsure)",
-        "en_men_2spk_tel": f"{_MEN_TEL}: 3 estimated (0.50, unsure)",
         # Merged as short windows of one voice and left unsure: the LLM's count decides (below).
         "en_women_2spk_backchannel": f"{_BACKCHANNEL}: 1 estimated (0.50, unsure)",
         "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
     },
     "estimated": {  # DER with the count estimated over 10 %
-        "en_women_2spk_tel2": f"{_TEL2}: DER 48 %",
-        "en_men_2spk_tel": f"{_MEN_TEL}: DER 24 %",
         "en_mono_tel": "one woman, telephone band + 12 dB white noise: DER 36 %",
     },
 }

@@ -5,6 +5,7 @@ one speaker and unsure, that count re-clusters the voices (`speakers.second_opin
 revised turns travel in this asset's table and `transcript` attributes the words to them.
 """
 
+import dataclasses
 import json
 
 import dagster as dg
@@ -67,7 +68,7 @@ def speaker_roles(
         revised, _ = speaker_turns_of(audio.iloc[0]["samples_path"], num_speakers=count)
         pairs = assign_speakers(segments_from_frame(speaker_segments), revised)
         labels = label_roles(ollama, speaker_segments_table(pairs, speaker_segments).to_pandas(), options.roles, language)
-        estimate = CountEstimate(len({t.speaker for t in revised}), "llm", estimate.confidence, 1, estimate.separation)
+        estimate = dataclasses.replace(estimate, count=len({t.speaker for t in revised}), source="llm", alternative=1)
     if labels.reason:
         context.log.warning(f"roles left empty: {labels.reason}")
     spans = {}

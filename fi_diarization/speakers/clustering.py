@@ -14,12 +14,12 @@ __all__ = ["CountEstimate", "cluster_speakers", "merge_short_clusters", "second_
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 _MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
-# Two clusters are one voice when their centroids are less than this many times as far apart
+# Two clusters of resemblyzer's windows are one voice when their centroids are less than this many times as far apart
 # as one voice's own windows would put them by chance (see `_separation`). Measured on the
 # human-voice bed's tune files (Festival voices of real people) and the espeak-ng fixtures:
 # clusters of one person merged at 0.57-1.71, different people stood apart at 2.48-7.5 (the
 # lowest: two of three voices talking over each other; whole-file two-speaker splits >= 4.3).
-_SEPARATION_THRESHOLD = 2.0
+SEPARATION_THRESHOLD = 2.0
 _EXTRA_CLUSTERS = 1  # start above the eigengap's count: its undercount (3 voices as 2) is not undone by merging
 _DEFAULT_NOISE = 0.15  # the noise scale when no cluster is big enough to measure it (bed median 0.15)
 _MAX_CLUSTERED = 800  # longer files cluster block averages (affinity and eigensolver stay small)
@@ -33,6 +33,9 @@ _PROBES = 32  # windows of a voice cut short to compare with a cluster of short 
 _SHORT_MERGE_CONFIDENCE = 0.5
 
 
+_FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder")
+
+
 @dataclass(frozen=True)
 class CountEstimate:
     """How the speaker count was reached, with the evidence."""
@@ -41,7 +44,8 @@ class CountEstimate:
     source: str  # "given" | "estimated" | "llm"
     confidence: float  # 1.0 when given; else how clear the closest decision was (0.5 = a coin toss)
     alternative: int | None = None  # the count it was unsure against, when unsure
-    separation: float | None = None  # the deciding separation ratio (threshold 2.0)
+    separation: float | None = None  # the deciding separation ratio (threshold 2.0; ECAPA's 1.7)
+    encoder: str = "resemblyzer"  # whose embeddings decided: "ecapa" when the second listener was asked
 
     @property
     def unsure(self) -> bool:
@@ -49,7 +53,7 @@ class CountEstimate:
 
     @classmethod
     def from_dict(cls, data: dict) -> "CountEstimate":
-        return cls(**{k: data.get(k) for k in ("count", "source", "confidence", "alternative", "separation")})
+        return cls(**{k: data[k] for k in _FIELDS if data.get(k) is not None})
 
     def as_dict(self) -> dict:
         return {
@@ -58,6 +62,7 @@ class CountEstimate:
             "confidence": round(self.confidence, 3),
             "alternative": self.alternative,
             "separation": None if self.separation is None else round(self.separation, 3),
+            "encoder": self.encoder,
         }
 
 
@@ -69,6 +74,7 @@ def cluster_speakers(
     *,
     smoothed: np.ndarray | None = None,
     full: np.ndarray | None = None,
+    threshold: float = SEPARATION_THRESHOLD,
 ) -> tuple[np.ndarray, CountEstimate]:
     """Cluster window embeddings into speakers, estimating the count unless it is given.
 
@@ -89,6 +95,7 @@ def cluster_speakers(
             defaults to `embeddings`.
         full: Which windows hold a whole window of audio (the others were zero-padded); the
             chance distance is measured on them. Defaults to all.
+        threshold: The separation test's threshold for this encoder's embeddings.
 
     Returns:
         An int label per embedding, ``0..k-1`` in order of first appearance, and the estimate.
@@ -110,7 +117,7 @@ def cluster_speakers(
         labels = _initial(steady_b, high, high)
         estimate = CountEstimate(int(labels.max()) + 1, source, 1.0)
     else:
-        labels, estimate = _estimate(raw_b, steady_b, low, high, full_b)
+        labels, estimate = _estimate(raw_b, steady_b, low, high, full_b, threshold)
     if len(blocks) < n:  # every window to the nearest cluster centroid
         labels = _nearest(steady, steady_b, labels)
     return _first_appearance(labels), estimate
@@ -193,7 +200,12 @@ def _ratio(a: np.ndarray, b: np.ndarray, noise: float, b_count: int | None = Non
 
 
 def _estimate(
-    raw: np.ndarray, steady: np.ndarray, low: int, high: int, full: np.ndarray | None = None
+    raw: np.ndarray,
+    steady: np.ndarray,
+    low: int,
+    high: int,
+    full: np.ndarray | None = None,
+    threshold: float = SEPARATION_THRESHOLD,
 ) -> tuple[np.ndarray, CountEstimate]:
     labels = _initial(steady, low, high)
     found = int(labels.max()) + 1
@@ -207,7 +219,7 @@ def _estimate(
         ratio, i, j = min(
             (_separation(raw, labels, a, b, noise), a, b) for x, a in enumerate(keys) for b in keys[x + 1 :]
         )
-        if ratio >= _SEPARATION_THRESHOLD:
+        if ratio >= threshold:
             kept.append(ratio)
             break
         merged.append(ratio)
@@ -217,20 +229,22 @@ def _estimate(
         halves = spectral_labels(steady, 2, 2)
         if halves.min() != halves.max():
             ratio = _separation(raw, halves, 0, 1, noise)
-            if ratio < _SEPARATION_THRESHOLD:
+            if ratio < threshold:
                 labels = np.zeros(len(labels), dtype=int)
                 merged.append(ratio)
                 kept = []
             else:
                 kept.append(ratio)
     count = len(np.unique(labels))
-    return labels, _confidence(count, merged[-1:], kept, low, high)
+    return labels, _confidence(count, merged[-1:], kept, low, high, threshold)
 
 
-def _confidence(count: int, merged: list[float], kept: list[float], low: int, high: int) -> CountEstimate:
+def _confidence(
+    count: int, merged: list[float], kept: list[float], low: int, high: int, threshold: float = SEPARATION_THRESHOLD
+) -> CountEstimate:
     """The decision closest to the threshold sets the confidence, and names the other count."""
-    candidates = [(abs(math.log(r / _SEPARATION_THRESHOLD)), r, count + 1) for r in merged if count < high]
-    candidates += [(abs(math.log(r / _SEPARATION_THRESHOLD)), r, count - 1) for r in kept if count > low]
+    candidates = [(abs(math.log(r / threshold)), r, count + 1) for r in merged if count < high]
+    candidates += [(abs(math.log(r / threshold)), r, count - 1) for r in kept if count > low]
     if not candidates:
         return CountEstimate(count, "estimated", 1.0)
     margin, ratio, other = min(candidates)
@@ -247,6 +261,7 @@ def merge_short_clusters(
     probe: Callable[[np.ndarray, np.ndarray], np.ndarray],
     estimate: CountEstimate,
     low: int = 1,
+    threshold: float = SEPARATION_THRESHOLD,
 ) -> tuple[np.ndarray, CountEstimate]:
     """Merge each cluster of mostly zero-padded windows into the voice it matches at the same lengths.
 
@@ -265,6 +280,7 @@ def merge_short_clusters(
         probe: ``probe(windows, seconds)`` embeds those windows (indices) cut to those lengths from their start.
         estimate: The estimate the labels came with.
         low: The fewest speakers to leave.
+        threshold: The separation test's threshold for this encoder's embeddings.
 
     Returns:
         Labels (``0..k-1`` by first appearance) and the estimate, unchanged when nothing merged.
@@ -299,7 +315,7 @@ def merge_short_clusters(
                     ratio = max(ratio, _ratio(raw[members & ~padded], raw[whole], noise))
                 if closest is None or ratio < closest[0]:
                     closest = (ratio, k, v)
-        if closest[0] >= _SEPARATION_THRESHOLD:
+        if closest[0] >= threshold:
             break
         merged.append(closest[0])
         labels = np.where(labels == closest[1], closest[2], labels)

