@@ -66,6 +66,7 @@ def speaker_figures(audio, truth: dict) -> dict:
         "found": estimate.count,
         "confidence": estimate.confidence,
         "alternative": estimate.alternative,
+        "encoder": estimate.encoder,
     }
 
 
@@ -83,7 +84,7 @@ def main() -> int:
     from fi_diarization.speech.models import load_model
 
     rows = []
-    print("| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence) |")
+    print("| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence, heard by) |")
     print("|---|---|---|---|---|---|---|---|")
     for truth in bed_files(args.split, args.dir or BED_DIR):
         audio = decode_audio(truth["path"], sampling_rate=16000)
@@ -94,6 +95,7 @@ def main() -> int:
             asr = (f"{wer(reference, plain_text(loaded, audio)):.1%}", f"{wer(reference, pipeline_text(loaded, audio)):.1%}")
         fig = speaker_figures(audio, truth)
         unsure = f", or {fig['alternative']}?" if fig["alternative"] is not None else ""
+        unsure += ", ECAPA" if fig["encoder"] == "ecapa" else ""
         overlap = f" ({fig['der_given_no_overlap']:.1%} outside overlap)" if "overlap" in " ".join(truth["conditions"]) else ""
         row = (
             f"| {Path(truth['path']).stem} | {truth['split']} | {truth['num_speakers']} | {asr[0]} | {asr[1]} | "

@@ -68,13 +68,6 @@ def test_two_women_through_a_telephone_band_stand_apart(heard):
     assert within - across > 0.2
 
 
-def test_embeddings_do_not_depend_on_the_batch(heard):
-    audio, _, _, spans, _ = heard("en_women_2spk_tel")
-    together = ecapa.embed_spans(audio, spans[:20], threads=1)
-    alone = np.stack([ecapa.embed_spans(audio, spans[i : i + 1], threads=1)[0] for i in (0, 7, 19)])
-    np.testing.assert_allclose(alone, together[[0, 7, 19]], atol=1e-4)
-
-
 def test_an_unsure_count_is_heard_again(heard, monkeypatch):
     """Two US men through a telephone band: resemblyzer hears 3, unsure; ECAPA hears the 2 of the truth."""
     from fi_diarization.speakers.turns import turns_from_windows
