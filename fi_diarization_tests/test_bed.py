@@ -39,7 +39,6 @@ KNOWN = {
         "en_women_2spk_short": f"{_WOMEN_SHORT}: DER 32 %, the voices not told apart",
         "en_women_2spk_short2": f"{_SHORT2}: DER 34 %",
         "en_women_2spk_tel2": f"{_TEL2}: DER 13 %",
-        "en_men_2spk_tel": f"{_MEN_TEL}: DER 45 %",
         "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap",
         "en_mono_tel_ked": "one man, telephone band + 12 dB pink noise: DER 5.2 % (speech missed and noise taken for it)",
         "en_women_2spk_backchannel": f"{_BACKCHANNEL}: DER 6.0 %",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from fi_diarization.speakers import ecapa
 from fi_diarization.speakers.clustering import CountEstimate
 from fi_diarization_tests.bed import bed_files
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from diarization_metrics import der  # noqa: E402
 
 BED = {Path(t["path"]).stem: t for t in bed_files()}
 
@@ -100,6 +104,23 @@ def test_a_sure_count_or_a_long_file_is_not_heard_again(heard, monkeypatch):
     assert (given.count, given.source, given.encoder) == (2, "given", "resemblyzer")
 
 
+def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(heard):
+    """Two US men by phone: resemblyzer's two clusters miss, ECAPA's hold. A voice heard only in backchannels: ECAPA splits the other voice, so resemblyzer's clusters stay."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert (given.count, given.source, given.encoder) == (2, "given", "ecapa")
+    assert given.separation >= ecapa.SEPARATION_THRESHOLD
+    alone, _ = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe)  # without the audio: resemblyzer's
+    truth = BED["en_men_2spk_tel"]["segments"]
+    assert der(truth, turns) <= 0.05 < 0.30 <= der(truth, alone)
+    audio, regions, embeddings, spans, fringe = heard("en_women_2spk_backchannel")
+    turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert (given.count, given.encoder) == (2, "resemblyzer")
+    assert der(BED["en_women_2spk_backchannel"]["segments"], turns) < 0.10
+
+
 def test_two_listeners_agreeing_leave_the_lower_confidence(heard):
     """A monologue both hear as one voice stays as unsure as resemblyzer said: the hint and the LLM still reach it."""
     from fi_diarization.speakers.turns import turns_from_windows
@@ -115,3 +136,20 @@ def test_the_evidence_round_trips_and_reads_older_results():
     assert CountEstimate.from_dict(estimate.as_dict()) == estimate
     older = {"count": 1, "source": "estimated", "confidence": 0.5, "alternative": 2, "separation": 1.9}
     assert CountEstimate.from_dict(older).encoder == "resemblyzer"
+
+
+def test_the_port_is_speechbrains_model(heard):
+    """The plain-torch network and Fbank give SpeechBrain's own embeddings (its code, run beside, in another process)."""
+    import json
+    import subprocess
+
+    audio, _, _, spans, _ = heard("en_women_2spk_tel")
+    lengths = spans[:, 1] - spans[:, 0]
+    chosen = [int(np.argmax(lengths)), int(np.argmin(lengths)), len(spans) // 2]  # a full window, a short one
+    reference = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("speechbrain_reference.py")), BED["en_women_2spk_tel"]["path"],
+         json.dumps(spans[chosen].tolist())],
+        capture_output=True, text=True, check=True, timeout=300,
+    )
+    theirs = np.array(json.loads(reference.stdout.strip().splitlines()[-1]))
+    np.testing.assert_allclose(ecapa.embed_spans(audio, spans[chosen], threads=2), theirs, atol=1e-5)

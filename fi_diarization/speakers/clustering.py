@@ -10,7 +10,14 @@ import numpy as np
 
 from .spectral import average_linkage_labels, spectral_labels
 
-__all__ = ["CountEstimate", "cluster_speakers", "merge_short_clusters", "second_opinion", "relabel_by_first_appearance"]
+__all__ = [
+    "CountEstimate",
+    "cluster_speakers",
+    "closest_separation",
+    "merge_short_clusters",
+    "second_opinion",
+    "relabel_by_first_appearance",
+]
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 _MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
@@ -188,6 +195,16 @@ def _self_split_scales(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) 
         distance = _cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
         scales.append(distance * math.sqrt(len(members)) / 2)
     return scales
+
+
+def closest_separation(embeddings: np.ndarray, smoothed: np.ndarray, labels: np.ndarray, full: np.ndarray) -> float:
+    """The separation ratio of the two clusters that stand closest (`inf` for fewer than two)."""
+    raw, steady = np.asarray(embeddings, dtype=np.float64), np.asarray(smoothed, dtype=np.float64)
+    keys = np.unique(labels)
+    if len(keys) < 2:
+        return math.inf
+    noise = _noise_scale(raw, steady, labels, np.asarray(full))
+    return min(_separation(raw, labels, a, b, noise) for x, a in enumerate(keys) for b in keys[x + 1 :])
 
 
 def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: float) -> float:
