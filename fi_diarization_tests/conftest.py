@@ -152,3 +152,26 @@ def use_copy_of(run: Materialized, dest: Path, monkeypatch, **overrides: str) ->
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     return env
+
+
+@pytest.fixture(scope="session")
+def bed_windows():
+    """VAD regions, window embeddings, fringe windows and decoded audio per human-voice bed file, computed once."""
+    from faster_whisper import decode_audio
+
+    from fi_diarization.audio.samples import voiced_regions
+    from fi_diarization.speakers.embeddings import embed_windows
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
+    from fi_diarization_tests.bed import bed_files
+
+    paths = {Path(t["path"]).stem: t["path"] for t in bed_files()}
+    cache = {}
+
+    def load(name: str):
+        if name not in cache:
+            audio = decode_audio(paths[name], sampling_rate=16000)
+            regions = voiced_regions(audio, SPEAKER_VAD)
+            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions), audio)
+        return cache[name]
+
+    return load

@@ -57,28 +57,7 @@ KNOWN = {
 
 
 @pytest.fixture(scope="module")
-def windows():
-    """Decoded audio, VAD regions and window embeddings per bed file, computed once."""
-    from faster_whisper import decode_audio
-
-    from fi_diarization.audio.samples import voiced_regions
-    from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
-
-    cache = {}
-
-    def load(name: str):
-        if name not in cache:
-            audio = decode_audio(BED[name]["path"], sampling_rate=16000)
-            regions = voiced_regions(audio, SPEAKER_VAD)
-            cache[name] = (regions, *embed_windows(audio, regions), fringe_windows(audio, regions), audio)
-        return cache[name]
-
-    return load
-
-
-@pytest.fixture(scope="module")
-def turns(windows):
+def turns(bed_windows):
     """`turns_from_windows` per (bed file, given count or None), computed once for the tests below."""
     from fi_diarization.speakers.turns import turns_from_windows
 
@@ -86,7 +65,7 @@ def turns(windows):
 
     def run(name: str, num_speakers: int | None = None):
         if (name, num_speakers) not in cache:
-            regions, embeddings, spans, fringe, audio = windows(name)
+            regions, embeddings, spans, fringe, audio = bed_windows(name)
             cache[name, num_speakers] = turns_from_windows(regions, embeddings, spans, num_speakers, fringe=fringe, audio=audio)
         return cache[name, num_speakers]
 
@@ -126,12 +105,12 @@ def test_turns_with_the_count_estimated(name, turns):
     assert der(BED[name]["segments"], estimated, skip_overlap=_overlap(name)) <= 0.10
 
 
-def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
+def test_fringe_speech_joins_the_voices_without_deciding_them(bed_windows):
     """Speech only the lower threshold finds gets a speaker; the count and its evidence stay."""
     from fi_diarization.speakers.turns import turns_from_windows
 
     truth = BED["en_women_2spk_check"]  # telephone band + white noise: Silero at 0.5 misses speech
-    regions, embeddings, spans, fringe, _ = windows("en_women_2spk_check")
+    regions, embeddings, spans, fringe, _ = bed_windows("en_women_2spk_check")
     assert len(fringe.embeddings) > 0
     for lo, hi in fringe.spans:  # only windows mostly outside the confident regions are embedded again
         inside = sum(max(0.0, min(hi, b) - max(lo, a)) for a, b in regions)
@@ -144,11 +123,11 @@ def test_fringe_speech_joins_the_voices_without_deciding_them(windows):
     assert der(truth["segments"], joined) < der(truth["segments"], alone)
 
 
-def test_short_phrases_of_one_voice_are_not_a_second_speaker(windows):
+def test_short_phrases_of_one_voice_are_not_a_second_speaker(bed_windows):
     """A monologue's short regions, zero-padded to a window, clustered apart; cut to the same lengths, the voice matches them."""
     from fi_diarization.speakers.turns import turns_from_windows
 
-    regions, embeddings, spans, fringe, audio = windows("en_mono_tel_ked")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_mono_tel_ked")
     _, unprobed = turns_from_windows(regions, embeddings, spans, fringe=fringe)  # without the audio: no probes
     assert unprobed.count == 2
     turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
@@ -160,7 +139,7 @@ def test_short_phrases_of_one_voice_are_not_a_second_speaker(windows):
     assert len({t.speaker for t in given}) == 2
 
 
-def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(windows):
+def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(bed_windows):
     """With its zero-padded windows, one voice split in two looked ~9x as far apart as its full windows do."""
     import numpy as np
 
@@ -168,7 +147,7 @@ def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(windows):
     from fi_diarization.speakers.embeddings import WINDOW_S
     from fi_diarization.speakers.turns import _smooth_embeddings
 
-    _, embeddings, spans, _, _ = windows("en_mono_tel_ked")
+    _, embeddings, spans, _, _ = bed_windows("en_mono_tel_ked")
     raw, smoothed = embeddings.astype(float), _smooth_embeddings(embeddings, spans).astype(float)
     full = spans[:, 1] - spans[:, 0] >= WINDOW_S - 1e-3
     assert 0.2 < np.mean(~full) < 0.8
@@ -176,7 +155,7 @@ def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(windows):
     assert _noise_scale(raw, smoothed, one_voice, full) < _noise_scale(raw, smoothed, one_voice) / 3
 
 
-def test_a_voice_heard_only_in_backchannels_is_left_to_the_llm(windows, turns):
+def test_a_voice_heard_only_in_backchannels_is_left_to_the_llm(bed_windows, turns):
     """Merged with the voice it answers, but unsure, so the LLM's count of two re-clusters it."""
     from fi_diarization.speakers.clustering import second_opinion
 

