@@ -207,6 +207,8 @@ def test_llm_count_overrules_an_unsure_single_speaker(tmp_path):
     alone, notice = _transcribe(env)
     assert alone["speaker_count"]["source"] == "estimated" and alone["speaker_count"]["count"] == 1
     assert alone["speaker_count"]["alternative"] == 2 and "--num-speakers" in notice
+    # ECAPA listened again (resemblyzer was unsure) and heard one too: the count stays unsure.
+    assert alone["speaker_count"]["encoder"] == "ecapa" and alone["speaker_count"]["confidence"] < 0.75
     with FakeOllama() as server:
         # The LLM reads a dialogue in the text: two people.
         server.answer = lambda request: {
