@@ -21,8 +21,9 @@ __all__ = [
 
 _MIN_SPECTRAL = 6  # fewer windows than this are clustered agglomeratively
 _MIN_SELF_SPLIT = 6  # a cluster needs this many windows to say how it differs from itself
-# Two clusters of resemblyzer's windows are one voice when their centroids are less than this many times as far apart
-# as one voice's own windows would put them by chance (see `_separation`). Measured on the
+# Two clusters of resemblyzer's windows are one voice when their centroids are less than this many
+# times as far apart as one voice's own windows would put them by chance (see `_separation`; ECAPA's
+# windows have their own, `ecapa.SEPARATION_THRESHOLD`). Measured on the
 # human-voice bed's tune files (Festival voices of real people) and the espeak-ng fixtures:
 # clusters of one person merged at 0.57-1.71, different people stood apart at 2.48-7.5 (the
 # lowest: two of three voices talking over each other; whole-file two-speaker splits >= 4.3).

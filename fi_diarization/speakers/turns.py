@@ -256,6 +256,19 @@ def _second_listener_fits(spans: np.ndarray, fringe: Windows | None) -> bool:
     return windows <= ecapa.MAX_WINDOWS and ecapa.available()
 
 
+def _cut_embedder(audio: np.ndarray, regions: list[tuple[float, float]], threads: int | None) -> Callable:
+    """resemblyzer's embeddings of cuts of `audio`, at the file's voiced level (measured only when a cut is embedded)."""
+    gain = functools.cache(lambda: voiced_gain(audio, regions))
+    return lambda cuts: embed_cuts(audio, cuts, gain(), threads)
+
+
+def _fringe_by_ecapa(audio: np.ndarray, fringe: Windows | None, threads: int | None) -> Windows | None:
+    """The fringe windows embedded by ECAPA, to join the voices ECAPA's windows found."""
+    if fringe is None or not len(fringe.spans):
+        return fringe
+    return Windows(fringe.regions, ecapa.embed_spans(audio, fringe.spans, threads), fringe.spans)
+
+
 def _listen_again(
     audio: np.ndarray,
     spans: np.ndarray,
@@ -279,9 +292,7 @@ def _listen_again(
     second = dataclasses.replace(second, encoder="ecapa")
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
-    if fringe is not None and len(fringe.spans):
-        fringe = Windows(fringe.regions, ecapa.embed_spans(audio, fringe.spans, threads), fringe.spans)
-    return embeddings, labels, second, fringe
+    return embeddings, labels, second, _fringe_by_ecapa(audio, fringe, threads)
 
 
 def _given_again(
@@ -289,12 +300,9 @@ def _given_again(
     spans: np.ndarray,
     bounds: tuple[int | None, int, int],
     fringe: Windows | None,
-    embeddings: np.ndarray,
-    labels: np.ndarray,
-    estimate: CountEstimate,
     threads: int | None,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None]:
-    """With the count given, ECAPA's clusters replace resemblyzer's when ECAPA hears them as that many voices.
+) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
+    """With the count given, ECAPA's clusters, if ECAPA hears them as that many voices (else None).
 
     Asked when resemblyzer, left to count alone, would be unsure. On the tuning files that held 5
     pairs: ECAPA's two clusters stood apart on 4 (separation 1.85-3.38, threshold 1.7) and lowered
@@ -303,14 +311,13 @@ def _given_again(
     and resemblyzer's clusters stay.
     """
     heard = ecapa.embed_spans(audio, spans, threads)
-    again, _ = _cluster(heard, spans, bounds, None, ecapa.SEPARATION_THRESHOLD)
+    labels, given = _cluster(heard, spans, bounds, None, ecapa.SEPARATION_THRESHOLD)
     full = spans[:, 1] - spans[:, 0] >= WINDOW_S - 1e-3
-    apart = closest_separation(heard, _smooth_embeddings(heard, spans), again, full)
+    apart = closest_separation(heard, _smooth_embeddings(heard, spans), labels, full)
     if apart < ecapa.SEPARATION_THRESHOLD:
-        return embeddings, labels, estimate, fringe
-    if fringe is not None and len(fringe.spans):
-        fringe = Windows(fringe.regions, ecapa.embed_spans(audio, fringe.spans, threads), fringe.spans)
-    return heard, again, dataclasses.replace(estimate, separation=apart, encoder="ecapa"), fringe
+        return None
+    given = dataclasses.replace(given, separation=apart, encoder="ecapa")
+    return heard, labels, given, _fringe_by_ecapa(audio, fringe, threads)
 
 
 def turns_from_windows(
@@ -336,10 +343,7 @@ def turns_from_windows(
     if len(embeddings) == 0:
         return [], CountEstimate(0, "given" if num_speakers else "estimated", 1.0)
     bounds = (num_speakers, min_speakers, max_speakers)
-    probe = None
-    if audio is not None:
-        gain = functools.cache(lambda: voiced_gain(audio, regions))  # read only when a probe is embedded
-        probe = lambda cuts: embed_cuts(audio, cuts, gain(), threads)  # noqa: E731
+    probe = None if audio is None else _cut_embedder(audio, regions, threads)
     labels, estimate = _cluster(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     if audio is not None and _second_listener_fits(spans, fringe):
         if num_speakers is None and estimate.unsure:
@@ -347,7 +351,9 @@ def turns_from_windows(
         elif num_speakers is not None and num_speakers > 1:
             alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
             if _cluster(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
-                embeddings, labels, estimate, fringe = _given_again(audio, spans, bounds, fringe, embeddings, labels, estimate, threads)
+                heard = _given_again(audio, spans, bounds, fringe, threads)
+                if heard is not None:
+                    embeddings, labels, estimate, fringe = heard
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)
