@@ -211,6 +211,7 @@ def test_speaker_turns_found_beside_whisper_equal_the_steps_own(consult_run, hom
         frame = pd.read_parquet(settings.storage / "speaker_turns" / f"{audio_id}.parquet")
         metadata = event.asset_materialization.metadata
         assert metadata["stage_seconds"].value > 0  # the work's own time, wherever it ran
+        assert metadata["speaker_encoder"].value == "resemblyzer"  # a sure count is not heard again
         return frame, metadata["found_beside_whisper"].value
 
     beside, flag = turns_and_meta(consult_run.settings, consult_run.audio_id, dg.DagsterInstance.from_config(consult_run.env["DAGSTER_HOME"]))

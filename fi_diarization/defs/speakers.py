@@ -71,6 +71,8 @@ def speaker_turns(context: dg.AssetExecutionContext, audio: pd.DataFrame) -> dg.
             # The stage's own time: beside Whisper, the step itself only waits for what is left.
             "stage_seconds": round(seconds, 2),
             "count_confidence": round(estimate.confidence, 3),
+            # "ecapa" when resemblyzer was unsure and the second listener's clusters were taken.
+            "speaker_encoder": estimate.encoder,
             "count_estimate": dg.MetadataValue.json(
                 {**estimate.as_dict(), "bounds": [options.min_speakers, options.max_speakers]}
             ),
