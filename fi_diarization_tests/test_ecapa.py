@@ -37,7 +37,7 @@ def test_two_women_through_a_telephone_band_stand_apart(bed_windows):
     _, _, spans, _, audio = bed_windows("en_women_2spk_tel")
     owners = [_owner(BED["en_women_2spk_tel"]["segments"], a, b) for a, b in spans]
     keep = [i for i, o in enumerate(owners) if o is not None]
-    emb = ecapa.embed_spans(audio, spans[keep], threads=2)
+    emb = ecapa.embed_spans(audio, spans[keep])
     assert emb.shape == (len(keep), 192)
     np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, rtol=1e-5)
     labels = np.array([owners[i] for i in keep])
@@ -84,7 +84,10 @@ def test_a_sure_count_or_a_long_file_is_not_heard_again(bed_windows, monkeypatch
 
 
 def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(bed_windows):
-    """Two US men by phone: resemblyzer's two clusters miss, ECAPA's hold. A voice heard only in backchannels: ECAPA splits the other voice, so resemblyzer's clusters stay."""
+    """Two US men by phone: resemblyzer's two clusters miss, ECAPA's hold.
+
+    A voice heard only in backchannels: ECAPA splits the other voice instead, so resemblyzer's stay.
+    """
     from fi_diarization.speakers.turns import turns_from_windows
 
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
@@ -118,7 +121,7 @@ def test_the_evidence_round_trips_and_reads_older_results():
 
 
 def test_the_port_is_speechbrains_model(bed_windows):
-    """The plain-torch network and Fbank give SpeechBrain's own embeddings (its code, run beside, in another process)."""
+    """The plain-torch network and Fbank give SpeechBrain's own embeddings (its code, in another process)."""
     import json
     import subprocess
 
@@ -131,4 +134,4 @@ def test_the_port_is_speechbrains_model(bed_windows):
         capture_output=True, text=True, check=True, timeout=300,
     )
     theirs = np.array(json.loads(reference.stdout.strip().splitlines()[-1]))
-    np.testing.assert_allclose(ecapa.embed_spans(audio, spans[chosen], threads=2), theirs, atol=1e-5)
+    np.testing.assert_allclose(ecapa.embed_spans(audio, spans[chosen]), theirs, atol=1e-5)

@@ -257,16 +257,16 @@ def _second_listener_fits(spans: np.ndarray, fringe: Windows | None) -> bool:
 
 
 def _cut_embedder(audio: np.ndarray, regions: list[tuple[float, float]], threads: int | None) -> Callable:
-    """resemblyzer's embeddings of cuts of `audio`, at the file's voiced level (measured only when a cut is embedded)."""
+    """resemblyzer's embeddings of cuts of `audio` at the file's voiced level (measured at the first cut)."""
     gain = functools.cache(lambda: voiced_gain(audio, regions))
     return lambda cuts: embed_cuts(audio, cuts, gain(), threads)
 
 
-def _fringe_by_ecapa(audio: np.ndarray, fringe: Windows | None, threads: int | None) -> Windows | None:
+def _fringe_by_ecapa(audio: np.ndarray, fringe: Windows | None) -> Windows | None:
     """The fringe windows embedded by ECAPA, to join the voices ECAPA's windows found."""
     if fringe is None or not len(fringe.spans):
         return fringe
-    return Windows(fringe.regions, ecapa.embed_spans(audio, fringe.spans, threads), fringe.spans)
+    return Windows(fringe.regions, ecapa.embed_spans(audio, fringe.spans), fringe.spans)
 
 
 def _listen_again(
@@ -275,7 +275,6 @@ def _listen_again(
     bounds: tuple[int | None, int, int],
     fringe: Windows | None,
     first: CountEstimate,
-    threads: int | None,
 ) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None]:
     """The same windows heard by ECAPA (`ecapa.py`), whose labels and count replace an unsure estimate's.
 
@@ -285,14 +284,14 @@ def _listen_again(
     which neither encoder hears in so little audio) stays unsure, so the LLM's count and the
     stderr hint still reach it.
     """
-    embeddings = ecapa.embed_spans(audio, spans, threads)
+    embeddings = ecapa.embed_spans(audio, spans)
     labels, second = _cluster(
-        embeddings, spans, bounds, lambda cuts: ecapa.embed_spans(audio, cuts, threads), ecapa.SEPARATION_THRESHOLD
+        embeddings, spans, bounds, lambda cuts: ecapa.embed_spans(audio, cuts), ecapa.SEPARATION_THRESHOLD
     )
     second = dataclasses.replace(second, encoder="ecapa")
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
-    return embeddings, labels, second, _fringe_by_ecapa(audio, fringe, threads)
+    return embeddings, labels, second, _fringe_by_ecapa(audio, fringe)
 
 
 def _given_again(
@@ -300,7 +299,6 @@ def _given_again(
     spans: np.ndarray,
     bounds: tuple[int | None, int, int],
     fringe: Windows | None,
-    threads: int | None,
 ) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
     """With the count given, ECAPA's clusters, if ECAPA hears them as that many voices (else None).
 
@@ -310,14 +308,14 @@ def _given_again(
     heard almost only in backchannels, ECAPA split the other voice instead (1.30, DER 6.0 -> 50 %),
     and resemblyzer's clusters stay.
     """
-    heard = ecapa.embed_spans(audio, spans, threads)
+    heard = ecapa.embed_spans(audio, spans)
     labels, given = _cluster(heard, spans, bounds, None, ecapa.SEPARATION_THRESHOLD)
     full = spans[:, 1] - spans[:, 0] >= WINDOW_S - 1e-3
     apart = closest_separation(heard, _smooth_embeddings(heard, spans), labels, full)
     if apart < ecapa.SEPARATION_THRESHOLD:
         return None
     given = dataclasses.replace(given, separation=apart, encoder="ecapa")
-    return heard, labels, given, _fringe_by_ecapa(audio, fringe, threads)
+    return heard, labels, given, _fringe_by_ecapa(audio, fringe)
 
 
 def turns_from_windows(
@@ -347,11 +345,11 @@ def turns_from_windows(
     labels, estimate = _cluster(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     if audio is not None and _second_listener_fits(spans, fringe):
         if num_speakers is None and estimate.unsure:
-            embeddings, labels, estimate, fringe = _listen_again(audio, spans, bounds, fringe, estimate, threads)
+            embeddings, labels, estimate, fringe = _listen_again(audio, spans, bounds, fringe, estimate)
         elif num_speakers is not None and num_speakers > 1:
             alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
             if _cluster(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
-                heard = _given_again(audio, spans, bounds, fringe, threads)
+                heard = _given_again(audio, spans, bounds, fringe)
                 if heard is not None:
                     embeddings, labels, estimate, fringe = heard
     if fringe is not None:
