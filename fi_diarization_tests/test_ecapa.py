@@ -135,3 +135,24 @@ def test_the_port_is_speechbrains_model(bed_windows):
     )
     theirs = np.array(json.loads(reference.stdout.strip().splitlines()[-1]))
     np.testing.assert_allclose(ecapa.embed_spans(audio, spans[chosen]), theirs, atol=1e-5)
+
+
+def test_a_broken_checkpoint_leaves_resemblyzers_answer_with_one_warning(bed_windows, monkeypatch, tmp_path, caplog):
+    """The second listener is optional: a damaged install costs its opinion, never the run."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    damaged = tmp_path / "embedding_model.ckpt"
+    damaged.write_bytes(b"PK\x03\x04 not a torch checkpoint")
+    monkeypatch.setattr(ecapa, "weights_path", lambda: damaged)
+    monkeypatch.setattr(ecapa, "_model", None)
+    monkeypatch.setattr(ecapa, "_broken", None)
+    regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
+    with caplog.at_level("WARNING", logger="fi_diarization.speakers.turns"):
+        turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder, estimate.unsure) == (3, "resemblyzer", True)
+    assert len({t.speaker for t in turns}) == 3
+    (record,) = caplog.records
+    assert "ECAPA could not be loaded" in record.getMessage() and "\n" not in record.getMessage()
+    assert not ecapa.available()  # told once, not tried again for every file
+    with pytest.raises(ecapa.Unavailable):
+        ecapa.embed_spans(audio, spans[:1])

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..speech.models import usable_cores
 
-__all__ = ["MAX_WINDOWS", "SEPARATION_THRESHOLD", "available", "embed_spans", "release", "weights_path"]
+__all__ = ["MAX_WINDOWS", "SEPARATION_THRESHOLD", "Unavailable", "available", "embed_spans", "release", "weights_path"]
 
 SAMPLE_RATE = 16000
 # The clustering's separation threshold for this encoder's windows, set on the tuning set only
@@ -36,7 +36,12 @@ MAX_WINDOWS = 240
 # One window per call: batches of 16 held ~360 MB more at their peak (the pooling's 9216 channels x
 # 160 frames per window) and were no faster on one or two cores (83 against 88 ms a window, measured).
 _model = None
+_broken: str | None = None  # why loading failed, once it has: not tried again in this process
 _lock = threading.Lock()
+
+
+class Unavailable(RuntimeError):
+    """The second listener could not be loaded (a broken torch or checkpoint); one line says why."""
 
 
 def weights_path() -> Path | None:
@@ -50,8 +55,8 @@ def weights_path() -> Path | None:
 
 
 def available() -> bool:
-    """Whether the weights and torch are installed (both come with the ``bundled`` extra)."""
-    return weights_path() is not None and importlib.util.find_spec("torch") is not None
+    """Whether the weights and torch are installed (both come with the ``bundled`` extra) and have not failed to load."""
+    return _broken is None and weights_path() is not None and importlib.util.find_spec("torch") is not None
 
 
 def _build():
@@ -183,10 +188,17 @@ def _build():
 
 
 def _get_model():
-    global _model
+    global _model, _broken
     with _lock:
+        if _broken is not None:
+            raise Unavailable(_broken)
         if _model is None:
-            _model = _build()
+            try:
+                _model = _build()
+            except Exception as exc:  # torch or the checkpoint, whatever broke: told once, never retried
+                why = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                _broken = f"ECAPA could not be loaded from {weights_path()}: {type(exc).__name__}: {why}"
+                raise Unavailable(_broken) from exc
         return _model
 
 

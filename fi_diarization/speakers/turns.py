@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,6 +35,8 @@ __all__ = [
     "turns_from_windows",
     "assign_speakers",
 ]
+
+_log = logging.getLogger(__name__)
 
 # Tighter than the chunk plan's VAD: a turn change must not hide inside one padded region.
 SPEAKER_VAD = VadSettings(min_silence_ms=300, speech_pad_ms=100)
@@ -318,6 +321,25 @@ def _given_again(
     return heard, labels, given, _fringe_by_ecapa(audio, fringe)
 
 
+def _hear_again(
+    audio: np.ndarray,
+    embeddings: np.ndarray,
+    spans: np.ndarray,
+    bounds: tuple[int | None, int, int],
+    fringe: Windows | None,
+    estimate: CountEstimate,
+    probe: Callable,
+) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
+    """ECAPA's windows, labels, estimate and fringe where resemblyzer was unsure (None where it was sure or kept)."""
+    num_speakers, min_speakers, max_speakers = bounds
+    if num_speakers is None:
+        return _listen_again(audio, spans, bounds, fringe, estimate) if estimate.unsure else None
+    alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
+    if num_speakers > 1 and _cluster(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
+        return _given_again(audio, spans, bounds, fringe)
+    return None
+
+
 def turns_from_windows(
     regions: list[tuple[float, float]],
     embeddings: np.ndarray,
@@ -344,14 +366,13 @@ def turns_from_windows(
     probe = None if audio is None else _cut_embedder(audio, regions, threads)
     labels, estimate = _cluster(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     if audio is not None and _second_listener_fits(spans, fringe):
-        if num_speakers is None and estimate.unsure:
-            embeddings, labels, estimate, fringe = _listen_again(audio, spans, bounds, fringe, estimate)
-        elif num_speakers is not None and num_speakers > 1:
-            alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
-            if _cluster(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
-                heard = _given_again(audio, spans, bounds, fringe)
-                if heard is not None:
-                    embeddings, labels, estimate, fringe = heard
+        try:
+            heard = _hear_again(audio, embeddings, spans, bounds, fringe, estimate, probe)
+        except ecapa.Unavailable as exc:  # an optional listener: the first one's answer stands
+            _log.warning("%s; the speaker count stays as resemblyzer heard it", exc)
+            heard = None
+        if heard is not None:
+            embeddings, labels, estimate, fringe = heard
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)
