@@ -12,6 +12,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py es_2spk    # just some
     python fi_diarization_tests/bed/make_bed.py --extra DIR  # the uncommitted tuning set (EXTRA)
     python fi_diarization_tests/bed/make_bed.py --heldout DIR  # a third check set, run once (HELDOUT)
+    python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
 fixtures' truth format plus split/num_speakers/conditions/voices) and NAME.rttm.
@@ -755,6 +756,21 @@ HELDOUT = [
         telephone=True),
 ]
 
+# Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
+# DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
+# files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
+LONG = [
+    Bed("l_men_kal_ked_tel", "en", "tune", {"doctor": "kal", "patient": "ked"}, EN_MEN * 4, 601,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "same_sex_male"], noise=("white", 12.0), telephone=True),
+    Bed("l_women_slt_dita_tel", "en", "tune", {"doctor": "slt", "patient": "dita"}, EN_WOMEN_TEL * 4, 602,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "same_sex_female"], noise=("pink", 12.0), telephone=True),
+    Bed("l_women_lp_dita_es_tel", "es", "tune", {"doctor": "lp", "patient": "dita"}, ES_WOMEN_NOISE * 4, 603,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "same_sex_female"], noise=("white", 12.0), telephone=True),
+    Bed("l_women_slt_ona_short", "en", "tune", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT * 4, 604,
+        ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "same_sex_female"], noise=("pink", 10.0),
+        gaps=(0.2, 0.5), telephone=True),
+]
+
 
 # ---------------------------------------------------------------------------- mixing
 
@@ -912,11 +928,12 @@ def main(argv: list[str]) -> int:
               "and the festvox voices)", file=sys.stderr)
         return 2
     beds, out = BEDS, HERE
-    if argv[:1] in (["--extra"], ["--heldout"]):
+    sets = {"--extra": EXTRA, "--heldout": HELDOUT, "--long": LONG}
+    if argv[:1] and argv[0] in sets:
         if len(argv) < 2:
             print(f"usage: make_bed.py {argv[0]} DIR [NAME...]", file=sys.stderr)
             return 2
-        beds, out, argv = EXTRA if argv[0] == "--extra" else HELDOUT, Path(argv[1]), argv[2:]
+        beds, out, argv = sets[argv[0]], Path(argv[1]), argv[2:]
         out.mkdir(parents=True, exist_ok=True)
     wanted = set(argv)
     unknown = wanted - {b.name for b in beds}
