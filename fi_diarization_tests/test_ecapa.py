@@ -64,7 +64,7 @@ def test_an_unsure_count_is_heard_again(bed_windows, monkeypatch):
     assert (alone.count, alone.encoder, alone.unsure) == (3, "resemblyzer", True)
 
 
-def test_a_sure_count_or_a_long_file_is_not_heard_again(bed_windows, monkeypatch):
+def test_a_sure_count_or_a_long_files_given_count_is_not_heard_again(bed_windows, monkeypatch):
     from fi_diarization.speakers.turns import turns_from_windows
 
     def deaf(*args, **kwargs):
@@ -74,13 +74,34 @@ def test_a_sure_count_or_a_long_file_is_not_heard_again(bed_windows, monkeypatch
     regions, embeddings, spans, fringe, audio = bed_windows("es_2spk")
     _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder, estimate.unsure) == (2, "resemblyzer", False)
+    # Over the window cap a given count stays with resemblyzer's clusters.
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     monkeypatch.setattr(ecapa, "MAX_WINDOWS", len(spans) - 1)
-    _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
-    assert (estimate.count, estimate.encoder) == (3, "resemblyzer")
-    # A given count is never revised, by either listener.
     _, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
     assert (given.count, given.source, given.encoder) == (2, "given", "resemblyzer")
+
+
+def test_a_long_files_unsure_count_is_raised_from_a_sample_never_lowered(bed_windows, monkeypatch):
+    """Over the cap ECAPA hears `MAX_WINDOWS` windows spread over the file, for the count only."""
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    asked = []
+    embed = ecapa.embed_spans
+    monkeypatch.setattr(ecapa, "embed_spans", lambda audio, spans: asked.append(len(spans)) or embed(audio, spans))
+    monkeypatch.setattr(ecapa, "MAX_WINDOWS", 40)
+    # Two women by phone, heard as one by resemblyzer (unsure): ECAPA's sample hears two.
+    regions, embeddings, spans, fringe, audio = bed_windows("en_women_2spk_tel2")
+    assert len(spans) > 40
+    _, alone = turns_from_windows(regions, embeddings, spans, fringe=fringe)
+    turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (alone.count, alone.unsure) == (1, True)
+    assert (estimate.count, estimate.encoder) == (2, "ecapa")
+    assert len({t.speaker for t in turns}) == 2
+    assert asked[0] == 40  # the sample, then the short-window probes
+    # Two men heard as three (unsure): a lower count from the sample is not taken (merging people is the worst error).
+    regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
+    _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder, estimate.unsure) == (3, "resemblyzer", True)
 
 
 def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(bed_windows):
