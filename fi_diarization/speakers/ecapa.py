@@ -31,7 +31,8 @@ SAMPLE_RATE = 16000
 # (the bed's tune files and `make_bed.py --extra`, 24 files): counts right 21 / 22 / 22 of 24 at
 # 2.0 / 1.7 / 1.6 (1.7 the lower DER); one voice's clusters merged at <= 1.44, people apart at >= 1.84.
 SEPARATION_THRESHOLD = 1.7
-# A file with more windows than this is not listened to again: ~20 s on two cores, ~32 s on one.
+# Files of up to this many windows are heard whole; a longer one's count on this many spread over it
+# (`turns._count_again`). 240 windows took ~15 s of a 206 s file's run on two cores (measured).
 MAX_WINDOWS = 240
 # One window per call: batches of 16 held ~360 MB more at their peak (the pooling's 9216 channels x
 # 160 frames per window) and were no faster on one or two cores (83 against 88 ms a window, measured).
