@@ -324,7 +324,7 @@ def _hear_again(
     fringe: Windows | None,
     labels: np.ndarray,
     estimate: CountEstimate,
-    probe: Callable,
+    probe: Callable | None,
 ) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
     """The windows, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
 
@@ -388,8 +388,8 @@ def turns_from_windows(
     The windows of `fringe` (`fringe_windows`) take no part in the clustering: each joins the
     nearest speaker found, and the turns cover their regions too. With the `audio` the windows
     came from, an estimated count is checked for clusters of short windows
-    (`merge_short_clusters`), whose probes the encoder embeds on `threads`, and an unsure estimate
-    is listened to again by a second encoder (`_listen_again`).
+    (`merge_short_clusters`), whose probes the encoder embeds on `threads`, and where resemblyzer
+    is unsure a second encoder listens again (`_hear_again`).
     """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
