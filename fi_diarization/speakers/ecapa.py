@@ -34,8 +34,6 @@ SEPARATION_THRESHOLD = 1.7
 # Files of up to this many windows are heard whole; a longer one's count on this many spread over it
 # (`turns._count_again`). 240 windows took ~15 s of a 206 s file's run on two cores (measured).
 MAX_WINDOWS = 240
-# One window per call: batches of 16 held ~360 MB more at their peak (the pooling's 9216 channels x
-# 160 frames per window) and were no faster on one or two cores (83 against 88 ms a window, measured).
 _model = None
 _broken: str | None = None  # why loading failed, once it has: not tried again in this process
 _lock = threading.Lock()
@@ -227,6 +225,8 @@ def embed_spans(audio: np.ndarray, spans) -> np.ndarray:
     torch.set_num_threads(usable_cores())
     try:
         with torch.inference_mode():
+            # One window a call: batches of 16 held ~360 MB more at their peak (the pooling's 9216
+            # channels x 160 frames a window) and were no faster (83 against 88 ms a window, measured).
             for i, (a, b) in enumerate(np.asarray(spans, dtype=np.float64).reshape(-1, 2)):
                 lo, hi = int(round(a * SAMPLE_RATE)), int(round(b * SAMPLE_RATE))
                 if hi - lo >= 400:  # shorter than one 25 ms frame: left at zero
