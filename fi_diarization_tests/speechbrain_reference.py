@@ -41,9 +41,11 @@ from fi_diarization.speakers.ecapa import weights_path  # noqa: E402
 
 def main(path: str, spans: list[list[float]]) -> None:
     # spkrec-ecapa-voxceleb's hyperparams.yaml, as shipped beside the checkpoint.
-    model = ECAPA_TDNN(80, channels=[1024] * 4 + [3072], kernel_sizes=[5, 3, 3, 3, 1], dilations=[1, 2, 3, 4, 1],
-                       attention_channels=128, lin_neurons=192)
-    model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True), strict=False)
+    model = ECAPA_TDNN(
+        80, channels=[1024] * 4 + [3072], kernel_sizes=[5, 3, 3, 3, 1], dilations=[1, 2, 3, 4, 1],
+        attention_channels=128, lin_neurons=192,
+    )
+    model.load_state_dict(torch.load(weights_path(), map_location="cpu", weights_only=True), strict=True)
     model.eval()
     features, norm = Fbank(n_mels=80), InputNormalization(norm_type="sentence", std_norm=False)
     audio = decode_audio(path, sampling_rate=16000)
