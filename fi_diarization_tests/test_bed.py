@@ -145,10 +145,10 @@ def test_chance_between_halves_of_a_voice_is_measured_on_full_windows(bed_window
 
     from fi_diarization.speakers.clustering import _noise_scale
     from fi_diarization.speakers.embeddings import WINDOW_S
-    from fi_diarization.speakers.turns import _smooth_embeddings
+    from fi_diarization.speakers.listeners import smooth_embeddings
 
     _, embeddings, spans, _, _ = bed_windows("en_mono_tel_ked")
-    raw, smoothed = embeddings.astype(float), _smooth_embeddings(embeddings, spans).astype(float)
+    raw, smoothed = embeddings.astype(float), smooth_embeddings(embeddings, spans).astype(float)
     full = spans[:, 1] - spans[:, 0] >= WINDOW_S - 1e-3
     assert 0.2 < np.mean(~full) < 0.8
     one_voice = np.zeros(len(raw), dtype=int)

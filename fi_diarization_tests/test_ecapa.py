@@ -168,7 +168,7 @@ def test_a_broken_checkpoint_leaves_resemblyzers_answer_with_one_warning(bed_win
     monkeypatch.setattr(ecapa, "_model", None)
     monkeypatch.setattr(ecapa, "_broken", None)
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
-    with caplog.at_level("WARNING", logger="fi_diarization.speakers.turns"):
+    with caplog.at_level("WARNING", logger="fi_diarization.speakers.listeners"):
         turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder, estimate.unsure) == (3, "resemblyzer", True)
     assert len({t.speaker for t in turns}) == 3

@@ -32,7 +32,7 @@ SAMPLE_RATE = 16000
 # 2.0 / 1.7 / 1.6 (1.7 the lower DER); one voice's clusters merged at <= 1.44, people apart at >= 1.84.
 SEPARATION_THRESHOLD = 1.7
 # Files of up to this many windows are heard whole; a longer one's count on this many spread over it
-# (`turns._count_again`). 240 windows took ~15 s of a 206 s file's run on two cores (measured).
+# (`listeners._count_again`). 240 windows took ~15 s of a 206 s file's run on two cores (measured).
 MAX_WINDOWS = 240
 _model = None
 _broken: str | None = None  # why loading failed, once it has: not tried again in this process
@@ -54,7 +54,7 @@ def weights_path() -> Path | None:
 
 
 def available() -> bool:
-    """Whether the weights and torch are installed (both come with the ``bundled`` extra) and have not failed to load."""
+    """Whether the weights and torch are installed (both with the ``bundled`` extra) and have not failed to load."""
     return _broken is None and weights_path() is not None and importlib.util.find_spec("torch") is not None
 
 
