@@ -131,35 +131,6 @@ def _given_again(
     return heard, labels, given, _fringe_by_ecapa(audio, fringe)
 
 
-def _heard_again(
-    audio: np.ndarray,
-    embeddings: np.ndarray,
-    spans: np.ndarray,
-    bounds: tuple[int | None, int, int],
-    fringe: Windows | None,
-    labels: np.ndarray,
-    estimate: CountEstimate,
-    probe: Callable | None,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
-    """The windows, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
-
-    Files of up to `ecapa.MAX_WINDOWS` windows are heard whole; a longer file's unsure count is
-    checked on that many windows spread over it (`_count_again`).
-    """
-    num_speakers, min_speakers, max_speakers = bounds
-    whole = len(spans) + (0 if fringe is None else len(fringe.spans)) <= ecapa.MAX_WINDOWS
-    if num_speakers is None:
-        if not estimate.unsure:
-            return None
-        if whole:
-            return _listen_again(audio, spans, bounds, fringe, estimate)
-        return _count_again(audio, embeddings, spans, bounds, fringe, labels, estimate)
-    alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
-    if whole and num_speakers > 1 and cluster_windows(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
-        return _given_again(audio, spans, bounds, fringe)
-    return None
-
-
 def _count_again(
     audio: np.ndarray,
     embeddings: np.ndarray,
@@ -197,11 +168,27 @@ def hear_again(
     estimate: CountEstimate,
     probe: Callable | None,
 ) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
-    """`_heard_again` where ECAPA is installed; where it cannot load, one warning and None (resemblyzer's stands)."""
+    """The windows, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
+
+    Files of up to `ecapa.MAX_WINDOWS` windows are heard whole; a longer file's unsure count is
+    checked on that many windows spread over it (`_count_again`). Without ECAPA installed nothing
+    changes; where it cannot load, one warning line says why and resemblyzer's answer stands.
+    """
     if not ecapa.available():
         return None
+    num_speakers, min_speakers, max_speakers = bounds
+    whole = len(spans) + (0 if fringe is None else len(fringe.spans)) <= ecapa.MAX_WINDOWS
     try:
-        return _heard_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe)
+        if num_speakers is None:
+            if not estimate.unsure:
+                return None
+            if whole:
+                return _listen_again(audio, spans, bounds, fringe, estimate)
+            return _count_again(audio, embeddings, spans, bounds, fringe, labels, estimate)
+        if whole and num_speakers > 1:
+            alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
+            if cluster_windows(embeddings, spans, alone, probe, SEPARATION_THRESHOLD)[1].unsure:
+                return _given_again(audio, spans, bounds, fringe)
     except ecapa.Unavailable as exc:  # an optional listener: the first one's answer stands
         _log.warning("%s; the speaker count stays as resemblyzer heard it", exc)
-        return None
+    return None
