@@ -48,10 +48,8 @@ KNOWN = {
         "en_women_2spk_short2": f"{_SHORT2}: 1 estimated (0.69, unsure)",
         # Merged as short windows of one voice and left unsure: the LLM's count decides (below).
         "en_women_2spk_backchannel": f"{_BACKCHANNEL}: 1 estimated (0.50, unsure)",
-        "en_mono_tel": "one woman, telephone band + 12 dB white noise: 2 estimated (0.84)",
     },
     "estimated": {  # DER with the count estimated over 10 %
-        "en_mono_tel": "one woman, telephone band + 12 dB white noise: DER 36 %",
     },
 }
 

@@ -73,7 +73,7 @@ def test_a_sure_count_or_a_long_files_given_count_is_not_heard_again(bed_windows
     monkeypatch.setattr(ecapa, "embed_spans", deaf)
     regions, embeddings, spans, fringe, audio = bed_windows("es_2spk")
     _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
-    assert (estimate.count, estimate.encoder, estimate.unsure) == (2, "resemblyzer", False)
+    assert (estimate.count, estimate.encoder, estimate.unsure, estimate.dip) == (2, "resemblyzer", False, None)
     # Over the window cap a given count stays with resemblyzer's clusters.
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     monkeypatch.setattr(ecapa, "MAX_WINDOWS", len(spans) - 1)
@@ -81,7 +81,7 @@ def test_a_sure_count_or_a_long_files_given_count_is_not_heard_again(bed_windows
     assert (given.count, given.source, given.encoder) == (2, "given", "resemblyzer")
 
 
-def test_a_long_files_unsure_count_is_raised_from_a_sample_never_lowered(bed_windows, monkeypatch):
+def test_a_long_files_unsure_count_is_raised_from_a_sample_not_lowered(bed_windows, monkeypatch):
     """Over the cap ECAPA hears `MAX_WINDOWS` windows spread over the file, for the count only."""
     from fi_diarization.speakers.turns import turns_from_windows
 
@@ -101,7 +101,27 @@ def test_a_long_files_unsure_count_is_raised_from_a_sample_never_lowered(bed_win
     # Two men heard as three (unsure): a lower count from the sample is not taken (merging people is the worst error).
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
-    assert (estimate.count, estimate.encoder, estimate.unsure) == (3, "resemblyzer", True)
+    assert (estimate.count, estimate.encoder, estimate.unsure, estimate.dip) == (3, "resemblyzer", True, None)
+
+
+def test_a_long_monologue_cut_in_parts_is_one_voice_to_both_listeners(bed_windows, monkeypatch):
+    """One woman for 3 minutes through a noisy telephone band: resemblyzer's two clusters show no dip.
+
+    Alone it hears two people, unsure, with the dip test's p-value as evidence; over the window cap
+    ECAPA's sample, which hears no dip either, merges them, and that lower count is taken.
+    """
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED["en_mono_tel"]["segments"]
+    regions, embeddings, spans, fringe, audio = bed_windows("en_mono_tel")
+    assert len(spans) > ecapa.MAX_WINDOWS
+    turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (estimate.count, estimate.encoder, {t.speaker for t in turns}) == (1, "ecapa", {"SPEAKER_00"})
+    assert der(truth, turns) < 0.05
+    monkeypatch.setattr(ecapa, "available", lambda: False)
+    turns, alone = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (alone.count, alone.encoder, alone.unsure, alone.alternative) == (2, "resemblyzer", True, 1)
+    assert alone.dip > 0.9 and der(truth, turns) > 0.25
 
 
 def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(bed_windows):
@@ -135,7 +155,7 @@ def test_two_listeners_agreeing_leave_the_lower_confidence(bed_windows):
 
 
 def test_the_evidence_round_trips_and_reads_older_results():
-    estimate = CountEstimate(2, "estimated", 0.81, None, 2.4, "ecapa")
+    estimate = CountEstimate(2, "estimated", 0.5, 1, 2.4, "ecapa", 0.97)
     assert CountEstimate.from_dict(estimate.as_dict()) == estimate
     older = {"count": 1, "source": "estimated", "confidence": 0.5, "alternative": 2, "separation": 1.9}
     assert CountEstimate.from_dict(older).encoder == "resemblyzer"

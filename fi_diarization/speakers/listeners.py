@@ -50,6 +50,7 @@ def cluster_windows(
     bounds: tuple[int | None, int, int],
     probe: Callable[[list[tuple[float, float]]], np.ndarray] | None,
     threshold: float,
+    no_dip: str = "doubt",
 ) -> tuple[np.ndarray, CountEstimate]:
     """Labels per window and the count estimate, with short-window clusters checked when `probe` embeds cuts."""
     num_speakers, min_speakers, max_speakers = bounds
@@ -57,7 +58,14 @@ def cluster_windows(
     lengths = spans[:, 1] - spans[:, 0]
     full = full_windows(spans)
     labels, estimate = cluster_speakers(
-        embeddings, num_speakers, min_speakers, max_speakers, smoothed=smoothed, full=full, threshold=threshold
+        embeddings,
+        num_speakers,
+        min_speakers,
+        max_speakers,
+        smoothed=smoothed,
+        full=full,
+        threshold=threshold,
+        no_dip=no_dip,
     )
     if num_speakers is None and probe is not None and estimate.count > 1:
 
@@ -100,7 +108,14 @@ def _listen_again(
     """
     embeddings = ecapa.embed_spans(audio, spans)
     labels, second = cluster_windows(
-        embeddings, spans, bounds, lambda cuts: ecapa.embed_spans(audio, cuts), ecapa.SEPARATION_THRESHOLD
+        embeddings,
+        spans,
+        bounds,
+        lambda cuts: ecapa.embed_spans(audio, cuts),
+        ecapa.SEPARATION_THRESHOLD,
+        # Both listeners must hear no dip to merge by it: ECAPA alone heard none between two women
+        # taking short turns (p 0.97), whose mixed windows fill the dip in.
+        no_dip="merge" if first.dip is not None else "pass",
     )
     second = dataclasses.replace(second, encoder="ecapa")
     if second.count == first.count and first.confidence < second.confidence:
@@ -143,16 +158,18 @@ def _count_again(
     """A long file: ECAPA counts on `ecapa.MAX_WINDOWS` windows spread over it; resemblyzer's are clustered for that.
 
     Embedding every window would cost ~80 ms each (a 20-minute file ~2 minutes more), so ECAPA
-    decides the count only, and only upwards: the turns are resemblyzer's clusters for ECAPA's
-    higher count. A lower one is not taken: on the tuning files, with the sample forced down to 30
+    decides the count only: the turns are resemblyzer's clusters for ECAPA's count. A higher count is
+    taken; a lower one is taken only where resemblyzer's own clusters showed no dip between
+    two of them (`CountEstimate.dip`): on the tuning files, with the sample forced down to 30
     windows, ECAPA raised two wrong counts of one to the right two, and lowered one right count of
-    two to one, the worst error. The same count from both keeps the lower confidence.
+    two to one, the worst error; a long monologue over-split by resemblyzer (one woman as 4) needs
+    the lower count. The same count from both keeps the lower confidence.
     """
     some = np.unique(np.linspace(0, len(spans) - 1, ecapa.MAX_WINDOWS).astype(int))
     _, _, second, _ = _listen_again(audio, spans[some], bounds, None, first)
-    if second.count < first.count:
+    if second.count < first.count and first.dip is None:
         return None
-    if second.count > first.count:
+    if second.count != first.count:
         given = (second.count, second.count, second.count)
         labels = cluster_windows(embeddings, spans, given, None, SEPARATION_THRESHOLD)[0]
     return embeddings, labels, second, fringe
