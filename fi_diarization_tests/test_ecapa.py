@@ -154,6 +154,21 @@ def test_two_listeners_agreeing_leave_the_lower_confidence(bed_windows):
     assert (estimate.count, estimate.encoder, estimate.unsure, estimate.alternative) == (1, "ecapa", True, 2)
 
 
+def test_a_read_only_memory_map_is_heard_without_a_warning(tmp_path):
+    """The pipeline's samples are a read-only memory map: nothing may reach the user's stderr but the result."""
+    import subprocess
+
+    samples = tmp_path / "samples.f32"
+    np.random.default_rng(0).standard_normal(48000).astype(np.float32).tofile(samples)
+    code = (
+        "import numpy as np; from fi_diarization.speakers import ecapa; "
+        f"audio = np.memmap({str(samples)!r}, dtype=np.float32, mode='r'); "
+        "print(ecapa.embed_spans(audio, np.array([[0.0, 1.6], [1.0, 2.6]])).shape)"
+    )
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "(2, 192)", "")
+
+
 def test_the_evidence_round_trips_and_reads_older_results():
     estimate = CountEstimate(2, "estimated", 0.5, 1, 2.4, "ecapa", 0.97)
     assert CountEstimate.from_dict(estimate.as_dict()) == estimate

@@ -230,7 +230,8 @@ def embed_spans(audio: np.ndarray, spans) -> np.ndarray:
             for i, (a, b) in enumerate(np.asarray(spans, dtype=np.float64).reshape(-1, 2)):
                 lo, hi = int(round(a * SAMPLE_RATE)), int(round(b * SAMPLE_RATE))
                 if hi - lo >= 400:  # shorter than one 25 ms frame: left at zero
-                    wav = torch.from_numpy(np.asarray(audio[lo:hi], dtype=np.float32))[None]
+                    # A copy: the pipeline's samples are a read-only memory map, which torch warns of.
+                    wav = torch.from_numpy(np.array(audio[lo:hi], dtype=np.float32))[None]
                     out[i] = model(wav)[0].numpy()
     finally:
         torch.set_num_threads(previous)
