@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -52,6 +54,7 @@ _SHORT_MERGE_CONFIDENCE = 0.5
 # above `_ONE_VOICE_P` are merged.
 _ONE_VOICE_P = 0.5
 _DOUBT_P = 0.9
+NoDip = Literal["doubt", "merge", "pass"]  # what two clusters with no dip between them do (`cluster_speakers`)
 
 
 _FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder", "dip")
@@ -98,7 +101,7 @@ def cluster_speakers(
     smoothed: np.ndarray | None = None,
     full: np.ndarray | None = None,
     threshold: float = SEPARATION_THRESHOLD,
-    no_dip: str = "doubt",
+    no_dip: NoDip = "doubt",
 ) -> tuple[np.ndarray, CountEstimate]:
     """Cluster window embeddings into speakers, estimating the count unless it is given.
 
@@ -224,7 +227,7 @@ def closest_separation(embeddings: np.ndarray, smoothed: np.ndarray, labels: np.
     if len(keys) < 2:
         return math.inf
     noise = _noise_scale(raw, steady, labels, np.asarray(full))
-    return min(_separation(raw, labels, a, b, noise) for x, a in enumerate(keys) for b in keys[x + 1 :])
+    return min(_separation(raw, labels, a, b, noise) for a, b in itertools.combinations(keys, 2))
 
 
 def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: float) -> float:
@@ -243,7 +246,7 @@ def _estimate(
     high: int,
     full: np.ndarray | None = None,
     threshold: float = SEPARATION_THRESHOLD,
-    no_dip: str = "doubt",
+    no_dip: NoDip = "doubt",
 ) -> tuple[np.ndarray, CountEstimate]:
     labels = _initial(steady, low, high)
     found = int(labels.max()) + 1
@@ -255,7 +258,7 @@ def _estimate(
     merged, kept = [], []  # separations of the merges made, and of the pair that was kept apart
     while len(keys := np.unique(labels)) > max(low, 1):
         ratio, i, j = min(
-            (_separation(raw, labels, a, b, noise), a, b) for x, a in enumerate(keys) for b in keys[x + 1 :]
+            (_separation(raw, labels, a, b, noise), a, b) for a, b in itertools.combinations(keys, 2)
         )
         if ratio >= threshold:
             kept.append(ratio)
@@ -275,20 +278,21 @@ def _estimate(
                 kept.append(ratio)
     labels, dip = (labels, None) if no_dip == "pass" else _one_voice_pairs(raw, labels, low, no_dip == "merge")
     count = len(np.unique(labels))
+    merged_by_dip = dip is not None and no_dip == "merge"  # the separations' kept pairs are merged now
+    decided = _confidence(count, merged[-1:], [] if merged_by_dip else kept, low, high, threshold)
     if dip is None:
-        return labels, _confidence(count, merged[-1:], kept, low, high, threshold)
-    if no_dip == "merge":  # the separations kept apart clusters now merged: only the merges made still speak
-        return labels, dataclasses.replace(_confidence(count, merged[-1:], [], low, high, threshold), dip=dip)
-    doubted = _confidence(count, merged[-1:], kept, low, high, threshold)
-    confidence = min(doubted.confidence, _SHORT_MERGE_CONFIDENCE)
-    return labels, dataclasses.replace(doubted, confidence=confidence, alternative=count - 1, dip=dip)
+        return labels, decided
+    if merged_by_dip:
+        return labels, dataclasses.replace(decided, dip=dip)
+    confidence = min(decided.confidence, _SHORT_MERGE_CONFIDENCE)
+    return labels, dataclasses.replace(decided, confidence=confidence, alternative=count - 1, dip=dip)
 
 
 def _one_voice_pairs(raw: np.ndarray, labels: np.ndarray, low: int, merge: bool) -> tuple[np.ndarray, float | None]:
     """Merge (`merge`) or find the pairs of clusters with no dip between them; the last such p-value, or None."""
     dip = None
     while len(keys := np.unique(labels)) > max(low, 1):
-        p, i, j = max((_dip_p(raw, labels, a, b), a, b) for x, a in enumerate(keys) for b in keys[x + 1 :])
+        p, i, j = max((_dip_p(raw, labels, a, b), a, b) for a, b in itertools.combinations(keys, 2))
         if p <= (_ONE_VOICE_P if merge else _DOUBT_P):
             break
         dip = p
@@ -304,7 +308,7 @@ def _dip_p(raw: np.ndarray, labels: np.ndarray, i: int, j: int) -> float:
     `diptest` is the maintained port of R's diptest (GPL-2.0-or-later), the reference implementation
     of the statistic and its p-value table; nothing else on PyPI offers a tested one.
     """
-    import diptest
+    import diptest  # here, not at the top: 0.15 s (it reads its package metadata), paid only for >= 2 clusters
 
     a, b = raw[labels == i], raw[labels == j]
     if min(len(a), len(b)) < _MIN_SELF_SPLIT:

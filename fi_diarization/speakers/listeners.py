@@ -10,7 +10,14 @@ from collections.abc import Callable
 import numpy as np
 
 from . import ecapa
-from .clustering import SEPARATION_THRESHOLD, CountEstimate, closest_separation, cluster_speakers, merge_short_clusters
+from .clustering import (
+    SEPARATION_THRESHOLD,
+    CountEstimate,
+    NoDip,
+    closest_separation,
+    cluster_speakers,
+    merge_short_clusters,
+)
 from .embeddings import WINDOW_S, embed_cuts, voiced_gain
 
 __all__ = ["Windows", "cluster_windows", "full_windows", "hear_again", "resemblyzer_cuts", "smooth_embeddings"]
@@ -50,7 +57,7 @@ def cluster_windows(
     bounds: tuple[int | None, int, int],
     probe: Callable[[list[tuple[float, float]]], np.ndarray] | None,
     threshold: float,
-    no_dip: str = "doubt",
+    no_dip: NoDip = "doubt",
 ) -> tuple[np.ndarray, CountEstimate]:
     """Labels per window and the count estimate, with short-window clusters checked when `probe` embeds cuts."""
     num_speakers, min_speakers, max_speakers = bounds
