@@ -18,12 +18,18 @@ from .clustering import (
     cluster_speakers,
     merge_short_clusters,
 )
-from .embeddings import WINDOW_S, embed_cuts, voiced_gain
+from ..audio.samples import VadSettings, voiced_regions
+from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
 
 __all__ = ["Windows", "cluster_windows", "full_windows", "hear_again", "resemblyzer_cuts", "smooth_embeddings"]
 
 _log = logging.getLogger(__name__)
 _SMOOTH = 1  # neighbours on each side averaged into a window before clustering
+# Finer regions than the speaker stage's (`turns.SPEAKER_VAD`, 300 ms, padded 100 ms), for ECAPA's
+# last listen: two people taking turns of ~1.4 s with pauses of 0.2-0.5 s share every region there,
+# so every 1.6 s window heard both. Split at pauses of 120 ms, padded 30 ms, most turns get windows
+# of their own (benchmarks/RESULTS.md, "Short turns: ECAPA listens on finer regions").
+_FINE_VAD = VadSettings(min_silence_ms=120, speech_pad_ms=30)
 
 
 @dataclasses.dataclass
@@ -33,6 +39,10 @@ class Windows:
     regions: list[tuple[float, float]]
     embeddings: np.ndarray
     spans: np.ndarray
+
+
+# What a second listen leaves: embeddings, their spans, a label each, the estimate, and the fringe.
+Heard = tuple[np.ndarray, np.ndarray, np.ndarray, CountEstimate, Windows | None]
 
 
 def smooth_embeddings(embeddings: np.ndarray, spans: np.ndarray) -> np.ndarray:
@@ -104,16 +114,34 @@ def _listen_again(
     bounds: tuple[int | None, int, int],
     fringe: Windows | None,
     first: CountEstimate,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None]:
-    """The same windows heard by ECAPA (`ecapa.py`), whose labels and count replace an unsure estimate's.
+    fine: bool = True,
+) -> Heard:
+    """The windows heard by ECAPA (`ecapa.py`), whose spans, labels and count replace an unsure estimate's.
 
     On the tuning set resemblyzer's sure counts were all right (15 of 15) and its unsure ones
     right on 5 of 9; ECAPA's count on those 9 was right on 8. When both hear the same count the
-    lower confidence stands: the one such miss there (a voice heard almost only in backchannels,
-    which neither encoder hears in so little audio) stays unsure, so the LLM's count and the
-    stderr hint still reach it.
+    lower confidence stands. Where ECAPA too hears one voice, and `fine`, it listens once more on
+    windows over finer regions (`_fine_spans`), whose count is taken if it is higher: a voice
+    heard almost only in short turns and backchannels had no window of its own before.
     """
     embeddings = ecapa.embed_spans(audio, spans)
+    labels, second = _ecapa_clusters(embeddings, spans, bounds, first)
+    if fine and second.count == 1:
+        near = _fine_spans(audio)
+        if 0 < len(near) <= ecapa.MAX_WINDOWS:
+            heard = ecapa.embed_spans(audio, near)
+            near_labels, again = _ecapa_clusters(heard, near, bounds, first)
+            if again.count > 1:
+                embeddings, spans, labels, second = heard, near, near_labels, again
+    if second.count == first.count and first.confidence < second.confidence:
+        second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
+    return embeddings, spans, labels, second, _fringe_by_ecapa(audio, fringe)
+
+
+def _ecapa_clusters(
+    embeddings: np.ndarray, spans: np.ndarray, bounds: tuple[int | None, int, int], first: CountEstimate
+) -> tuple[np.ndarray, CountEstimate]:
+    """ECAPA's windows clustered, for an estimate resemblyzer was unsure of (`first`)."""
     labels, second = cluster_windows(
         embeddings,
         spans,
@@ -127,10 +155,16 @@ def _listen_again(
         # taking short turns (p 0.97), whose mixed windows fill the dip in.
         no_dip="merge" if first.dip is not None else "pass",
     )
-    second = dataclasses.replace(second, encoder="ecapa")
-    if second.count == first.count and first.confidence < second.confidence:
-        second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
-    return embeddings, labels, second, _fringe_by_ecapa(audio, fringe)
+    return labels, dataclasses.replace(second, encoder="ecapa")
+
+
+def _fine_spans(audio: np.ndarray) -> np.ndarray:
+    """Windows laid over `_FINE_VAD`'s regions, as `embed_windows` lays them (its quiet windows left out).
+
+    resemblyzer embeds them on the way (~4 ms a window here) and they are dropped: one layout of
+    windows, in one place.
+    """
+    return embed_windows(audio, voiced_regions(audio, _FINE_VAD))[1]
 
 
 def _given_again(
@@ -138,14 +172,15 @@ def _given_again(
     spans: np.ndarray,
     bounds: tuple[int | None, int, int],
     fringe: Windows | None,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
+) -> Heard | None:
     """With the count given, ECAPA's clusters, if ECAPA hears them as that many voices (else None).
 
     Asked when resemblyzer, left to count alone, would be unsure. On the tuning files that held 5
     pairs: ECAPA's two clusters stood apart on 4 (separation 1.85-3.38, threshold 1.7) and lowered
     DER on each (48.0 -> 1.8 %, 18.0 -> 9.9 %, 8.2 -> 5.3 %, 5.5 -> 2.7 %); on the fifth, a voice
     heard almost only in backchannels, ECAPA split the other voice instead (1.30, DER 6.0 -> 50 %),
-    and resemblyzer's clusters stay.
+    and resemblyzer's clusters stay. (ECAPA's clusters over finer regions, `_fine_spans`, stood
+    apart there, 1.96, but scored 6.7 %: not asked.)
     """
     heard = ecapa.embed_spans(audio, spans)
     labels, given = cluster_windows(heard, spans, bounds, None, ecapa.SEPARATION_THRESHOLD)
@@ -153,7 +188,7 @@ def _given_again(
     if apart < ecapa.SEPARATION_THRESHOLD:
         return None
     given = dataclasses.replace(given, separation=apart, encoder="ecapa")
-    return heard, labels, given, _fringe_by_ecapa(audio, fringe)
+    return heard, spans, labels, given, _fringe_by_ecapa(audio, fringe)
 
 
 def _count_again(
@@ -164,7 +199,7 @@ def _count_again(
     fringe: Windows | None,
     labels: np.ndarray,
     first: CountEstimate,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
+) -> Heard | None:
     """A long file: ECAPA counts on `ecapa.MAX_WINDOWS` windows spread over it; resemblyzer's are clustered for that.
 
     Embedding every window would cost ~80 ms each (a 20-minute file ~2 minutes more), so ECAPA
@@ -176,13 +211,13 @@ def _count_again(
     the lower count. The same count from both keeps the lower confidence.
     """
     some = np.unique(np.linspace(0, len(spans) - 1, ecapa.MAX_WINDOWS).astype(int))
-    _, _, second, _ = _listen_again(audio, spans[some], bounds, None, first)
+    second = _listen_again(audio, spans[some], bounds, None, first, fine=False)[3]
     if second.count < first.count and first.dip is None:
         return None
     if second.count != first.count:
         given = (second.count, second.count, second.count)
         labels = cluster_windows(embeddings, spans, given, None, SEPARATION_THRESHOLD)[0]
-    return embeddings, labels, second, fringe
+    return embeddings, spans, labels, second, fringe
 
 
 def hear_again(
@@ -194,8 +229,8 @@ def hear_again(
     labels: np.ndarray,
     estimate: CountEstimate,
     probe: Callable | None,
-) -> tuple[np.ndarray, np.ndarray, CountEstimate, Windows | None] | None:
-    """The windows, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
+) -> Heard | None:
+    """The windows, spans, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
 
     Files of up to `ecapa.MAX_WINDOWS` windows are heard whole; a longer file's unsure count is
     checked on that many windows spread over it (`_count_again`). Without ECAPA installed nothing

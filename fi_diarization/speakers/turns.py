@@ -223,7 +223,7 @@ def turns_from_windows(
     labels, estimate = cluster_windows(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     heard = None if audio is None else hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe)
     if heard is not None:
-        embeddings, labels, estimate, fringe = heard
+        embeddings, spans, labels, estimate, fringe = heard
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)

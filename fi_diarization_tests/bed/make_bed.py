@@ -13,6 +13,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --extra DIR  # the uncommitted tuning set (EXTRA)
     python fi_diarization_tests/bed/make_bed.py --heldout DIR  # a third check set, run once (HELDOUT)
     python fi_diarization_tests/bed/make_bed.py --heldout2 DIR  # a fourth check set, run once (HELDOUT2)
+    python fi_diarization_tests/bed/make_bed.py --heldout3 DIR  # a fifth check set, run once (HELDOUT3)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -795,6 +796,47 @@ HELDOUT2 = [
         telephone=True),
 ]
 
+# A fifth check set (2026-12-04, eleventh session), made before ECAPA's listen on finer regions
+# (`speakers/listeners.py` `_FINE_VAD`) was run on any check file: `make_bed.py --heldout3 DIR`, run
+# once. Short turns (the rule's aim) and one-voice files with short pauses (its risk: a monologue cut
+# into phrases must stay one voice); new seeds and pairings.
+_SHORT_GAPS = (0.15, 0.45)
+HELDOUT3 = [
+    Bed("k_women_slt_lp_short", "en", "check", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 801,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "backchannels", "same_sex_female"],
+        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_women_ona_dita_short", "en", "check", {"doctor": "ona", "patient": "dita"}, EN_WOMEN_SHORT * 2, 802,
+        ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "backchannels", "same_sex_female"],
+        noise=("pink", 10.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_women_lp_ona_short", "en", "check", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 803,
+        ["telephone_300_3400Hz", "white_noise_snr15dB", "short_turns", "backchannels", "same_sex_female"],
+        noise=("white", 15.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_men_kal_machac_short", "en", "check", {"doctor": "kal", "patient": "machac"}, EN_WOMEN_SHORT * 2, 804,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "backchannels", "same_sex_male"],
+        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_mixed_ked_dita_short", "en", "check", {"doctor": "ked", "patient": "dita"}, EN_WOMEN_SHORT * 2, 805,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "short_turns", "backchannels", "mixed_sex"],
+        noise=("pink", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_women_dita_lp_es_short", "es", "check", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 806,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "same_sex_female"],
+        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    Bed("k_mono_slt_phrases", "en", "check", {"doctor": "slt"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
+        807, ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"], noise=("white", 12.0), gaps=_SHORT_GAPS,
+        telephone=True),
+    Bed("k_mono_dita_phrases", "en", "check", {"doctor": "dita"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
+        808, ["telephone_300_3400Hz", "pink_noise_snr10dB", "monologue"], noise=("pink", 10.0), gaps=_SHORT_GAPS,
+        telephone=True),
+    Bed("k_mono_ked_phrases", "en", "check", {"doctor": "ked"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
+        809, ["telephone_300_3400Hz", "white_noise_snr10dB", "monologue"], noise=("white", 10.0), gaps=_SHORT_GAPS,
+        telephone=True),
+    Bed("k_mono_ona_es_phrases", "es", "check", {"doctor": "ona"}, _mono([t[1] for t in ES_WOMEN_NOISE * 2], "doctor"),
+        810, ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"], noise=("white", 12.0), gaps=_SHORT_GAPS,
+        telephone=True),
+    Bed("k_mono_lp_phrases", "en", "check", {"doctor": "lp"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
+        811, ["telephone_300_3400Hz", "pink_noise_snr12dB", "monologue"], noise=("pink", 12.0), gaps=_SHORT_GAPS,
+        telephone=True),
+]
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -985,7 +1027,7 @@ def main(argv: list[str]) -> int:
               "and the festvox voices)", file=sys.stderr)
         return 2
     beds, out = BEDS, HERE
-    sets = {"--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--long": LONG}
+    sets = {"--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--heldout3": HELDOUT3, "--long": LONG}
     if argv[:1] and argv[0] in sets:
         if len(argv) < 2:
             print(f"usage: make_bed.py {argv[0]} DIR [NAME...]", file=sys.stderr)
