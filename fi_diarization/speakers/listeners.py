@@ -115,6 +115,7 @@ def _listen_again(
     fringe: Windows | None,
     first: CountEstimate,
     fine: bool = True,
+    threads: int | None = None,
 ) -> Heard:
     """The windows heard by ECAPA (`ecapa.py`), whose spans, labels and count replace an unsure estimate's.
 
@@ -127,7 +128,7 @@ def _listen_again(
     embeddings = ecapa.embed_spans(audio, spans)
     labels, second = _ecapa_clusters(embeddings, spans, bounds, first)
     if fine and second.count == 1:
-        near = _fine_spans(audio)
+        near = _fine_spans(audio, threads)
         if 0 < len(near) <= ecapa.MAX_WINDOWS:
             heard = ecapa.embed_spans(audio, near)
             near_labels, again = _ecapa_clusters(heard, near, bounds, first)
@@ -158,13 +159,13 @@ def _ecapa_clusters(
     return labels, dataclasses.replace(second, encoder="ecapa")
 
 
-def _fine_spans(audio: np.ndarray) -> np.ndarray:
+def _fine_spans(audio: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Windows laid over `_FINE_VAD`'s regions, as `embed_windows` lays them (its quiet windows left out).
 
-    resemblyzer embeds them on the way (~4 ms a window here) and they are dropped: one layout of
-    windows, in one place.
+    resemblyzer embeds them on the way (~3 ms a window, against ECAPA's ~80 ms) and they are
+    dropped: one layout of windows, in one place.
     """
-    return embed_windows(audio, voiced_regions(audio, _FINE_VAD))[1]
+    return embed_windows(audio, voiced_regions(audio, _FINE_VAD), threads=threads)[1]
 
 
 def _given_again(
@@ -211,6 +212,7 @@ def _count_again(
     the lower count. The same count from both keeps the lower confidence.
     """
     some = np.unique(np.linspace(0, len(spans) - 1, ecapa.MAX_WINDOWS).astype(int))
+    # Not on finer regions: their windows are not capped, and the turns here are resemblyzer's.
     second = _listen_again(audio, spans[some], bounds, None, first, fine=False)[3]
     if second.count < first.count and first.dip is None:
         return None
@@ -229,6 +231,7 @@ def hear_again(
     labels: np.ndarray,
     estimate: CountEstimate,
     probe: Callable | None,
+    threads: int | None = None,
 ) -> Heard | None:
     """The windows, spans, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
 
@@ -245,7 +248,7 @@ def hear_again(
             if not estimate.unsure:
                 return None
             if whole:
-                return _listen_again(audio, spans, bounds, fringe, estimate)
+                return _listen_again(audio, spans, bounds, fringe, estimate, threads=threads)
             return _count_again(audio, embeddings, spans, bounds, fringe, labels, estimate)
         if whole and num_speakers > 1:
             alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone

@@ -221,7 +221,9 @@ def turns_from_windows(
     bounds = (num_speakers, min_speakers, max_speakers)
     probe = None if audio is None else resemblyzer_cuts(audio, regions, threads)
     labels, estimate = cluster_windows(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
-    heard = None if audio is None else hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe)
+    heard = None
+    if audio is not None:
+        heard = hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe, threads)
     if heard is not None:
         embeddings, spans, labels, estimate, fringe = heard
     if fringe is not None:

@@ -820,21 +820,18 @@ HELDOUT3 = [
     Bed("k_women_dita_lp_es_short", "es", "check", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 806,
         ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "same_sex_female"],
         noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_mono_slt_phrases", "en", "check", {"doctor": "slt"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
-        807, ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"], noise=("white", 12.0), gaps=_SHORT_GAPS,
-        telephone=True),
-    Bed("k_mono_dita_phrases", "en", "check", {"doctor": "dita"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
-        808, ["telephone_300_3400Hz", "pink_noise_snr10dB", "monologue"], noise=("pink", 10.0), gaps=_SHORT_GAPS,
-        telephone=True),
-    Bed("k_mono_ked_phrases", "en", "check", {"doctor": "ked"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
-        809, ["telephone_300_3400Hz", "white_noise_snr10dB", "monologue"], noise=("white", 10.0), gaps=_SHORT_GAPS,
-        telephone=True),
-    Bed("k_mono_ona_es_phrases", "es", "check", {"doctor": "ona"}, _mono([t[1] for t in ES_WOMEN_NOISE * 2], "doctor"),
-        810, ["telephone_300_3400Hz", "white_noise_snr12dB", "monologue"], noise=("white", 12.0), gaps=_SHORT_GAPS,
-        telephone=True),
-    Bed("k_mono_lp_phrases", "en", "check", {"doctor": "lp"}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"),
-        811, ["telephone_300_3400Hz", "pink_noise_snr12dB", "monologue"], noise=("pink", 12.0), gaps=_SHORT_GAPS,
-        telephone=True),
+] + [
+    Bed(f"k_mono_{voice}_phrases", language, "check", {"doctor": voice.removesuffix("_es")},
+        _mono([t[1] for t in lines * 2], "doctor"), seed,
+        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", "monologue"], noise=(colour, snr), gaps=_SHORT_GAPS,
+        telephone=True)
+    for voice, language, lines, seed, colour, snr in (
+        ("slt", "en", EN_WOMEN_SHORT, 807, "white", 12.0),
+        ("dita", "en", EN_WOMEN_SHORT, 808, "pink", 10.0),
+        ("ked", "en", EN_WOMEN_SHORT, 809, "white", 10.0),
+        ("ona_es", "es", ES_WOMEN_NOISE, 810, "white", 12.0),
+        ("lp", "en", EN_WOMEN_SHORT, 811, "pink", 12.0),
+    )
 ]
 
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
