@@ -57,7 +57,8 @@ def speaker_figures(audio, truth: dict) -> dict:
     regions = voiced_regions(audio, SPEAKER_VAD)
     embeddings, spans = embed_windows(audio, regions)
     fringe = fringe_windows(audio, regions)
-    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe)
+    # With the audio, as `transcribe --num-speakers` runs it: ECAPA may cluster where resemblyzer is unsure.
+    given, _ = turns_from_windows(regions, embeddings, spans, truth["num_speakers"], fringe=fringe, audio=audio)
     estimated, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     return {
         "der_given": der(truth["segments"], given),
