@@ -31,17 +31,15 @@ CLI = [str(Path(sys.executable).with_name("fi-diarization"))]
 _WOMEN_SHORT = "slt + dita, telephone band + 10 dB white noise"
 _SHORT2 = "ona + lp, telephone band + 10 dB white noise, short turns"
 _TEL2 = "lp + dita, telephone band + 15 dB white noise"
-_MEN_TEL = "kal + ked, telephone band + 12 dB pink noise"
-_BACKCHANNEL = "slt + lp, lp almost only in backchannels, telephone band + 10 dB pink noise"
 KNOWN = {
     "given": {  # DER with the count given over 5 %
-        "en_women_2spk_short": f"{_WOMEN_SHORT}: DER 32 %, the voices not told apart",
+        # ECAPA counts two (`listeners._counted_as_given`), once not told apart at 32 %: the turns lag.
+        "en_women_2spk_short": f"{_WOMEN_SHORT}: DER 18.9 %",
         # The LLM's count is what recovers ona + lp (test_llm_count_overrules_an_unsure_single_speaker).
         "en_women_2spk_short2": f"{_SHORT2}: DER 34 %",
-        "en_women_2spk_tel2": f"{_TEL2}: DER 13 %",
+        "en_women_2spk_tel2": f"{_TEL2}: DER 5.4 % (13.5 % before ECAPA counted)",
         "en_3spk_tel": "telephone band + 15 dB pink noise: DER 7.2 % outside overlap",
         "en_mono_tel_ked": "one man, telephone band + 12 dB pink noise: DER 5.2 % (speech missed and noise taken for it)",
-        "en_women_2spk_backchannel": f"{_BACKCHANNEL}: DER 6.0 %",
     },
     "count": {  # the estimated count wrong
         "en_women_2spk_short2": f"{_SHORT2}: 1 estimated (0.69, unsure)",

@@ -124,24 +124,31 @@ def test_a_long_monologue_cut_in_parts_is_one_voice_to_both_listeners(bed_window
     assert alone.dip > 0.9 and der(truth, turns) > 0.25
 
 
-def test_a_given_count_takes_ecapas_clusters_only_where_they_stand_apart(bed_windows):
+def test_a_given_count_takes_ecapas_clusters_where_they_stand_apart_else_ecapas_count(bed_windows, monkeypatch):
     """Two US men by phone: resemblyzer's two clusters miss, ECAPA's hold.
 
-    A voice heard only in backchannels: ECAPA splits the other voice instead, so resemblyzer's stay.
+    A voice heard only in backchannels: ECAPA's two clusters split the other voice instead (they do
+    not stand apart), so ECAPA counts, finer regions included, and hears the two.
     """
+    from fi_diarization.speakers import listeners
     from fi_diarization.speakers.turns import turns_from_windows
 
+    clustered, given_again = [], listeners._given_again
+    monkeypatch.setattr(listeners, "_given_again", lambda *args: clustered.append(given_again(*args)) or clustered[-1])
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
     turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert len(clustered) == 1 and clustered[0] is not None
     assert (given.count, given.source, given.encoder) == (2, "given", "ecapa")
     assert given.separation >= ecapa.SEPARATION_THRESHOLD
     alone, _ = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe)  # without the audio: resemblyzer's
     truth = BED["en_men_2spk_tel"]["segments"]
     assert der(truth, turns) <= 0.05 < 0.30 <= der(truth, alone)
     regions, embeddings, spans, fringe, audio = bed_windows("en_women_2spk_backchannel")
+    clustered.clear()
     turns, given = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
-    assert (given.count, given.encoder) == (2, "resemblyzer")
-    assert der(BED["en_women_2spk_backchannel"]["segments"], turns) < 0.10
+    assert clustered == [None]
+    assert (given.count, given.source, given.encoder) == (2, "given", "ecapa")
+    assert der(BED["en_women_2spk_backchannel"]["segments"], turns) < 0.05
 
 
 def test_two_listeners_agreeing_leave_the_lower_confidence(bed_windows):
