@@ -132,10 +132,10 @@ def _listen_again(
     if fine and second.count == 1:
         near = _fine_spans(audio, threads)
         if 0 < len(near) <= ecapa.MAX_WINDOWS:
-            heard = ecapa.embed_spans(audio, near)
-            near_labels, again = _ecapa_clusters(heard, near, bounds, first)
+            finer = ecapa.embed_spans(audio, near)
+            near_labels, again = _ecapa_clusters(finer, near, bounds, first)
             if again.count > 1:
-                embeddings, spans, labels, second = heard, near, near_labels, again
+                embeddings, spans, labels, second = finer, near, near_labels, again
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
     return embeddings, spans, labels, second, _fringe_by_ecapa(audio, fringe)
