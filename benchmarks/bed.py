@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -21,6 +21,8 @@ sys.path.insert(0, str(HERE))
 from diarization_metrics import der  # noqa: E402
 
 from fi_diarization_tests.bed import BED_DIR, bed_files  # noqa: E402
+
+ES_MODEL = "bundled:base"  # multilingual: tiny.en has no Spanish
 
 
 def wer(reference: str, hypothesis: str) -> float:
@@ -71,39 +73,42 @@ def speaker_figures(audio, truth: dict) -> dict:
     }
 
 
+def bed_rows(files, en_model: str, es_model: str, asr: bool = True) -> Iterator[str]:
+    """The Markdown table, a row per bed file as it is measured (`asr=False`: speaker figures only)."""
+    from faster_whisper import decode_audio
+
+    from fi_diarization.speech.models import load_model
+
+    yield "| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence, heard by) |"
+    yield "|---|---|---|---|---|---|---|---|"
+    for truth in files:
+        audio = decode_audio(truth["path"], sampling_rate=16000)
+        reference = " ".join(s["text"] for s in sorted(truth["segments"], key=lambda s: s["start"]))
+        words = ("", "")
+        if asr:
+            loaded = load_model(es_model if truth["language"] == "es" else en_model)
+            words = (f"{wer(reference, plain_text(loaded, audio)):.1%}", f"{wer(reference, pipeline_text(loaded, audio)):.1%}")
+        fig = speaker_figures(audio, truth)
+        unsure = f", or {fig['alternative']}?" if fig["alternative"] is not None else ""
+        unsure += ", ECAPA" if fig["encoder"] == "ecapa" else ""
+        overlap = f" ({fig['der_given_no_overlap']:.1%} outside overlap)" if "overlap" in " ".join(truth["conditions"]) else ""
+        yield (
+            f"| {Path(truth['path']).stem} | {truth['split']} | {truth['num_speakers']} | {words[0]} | {words[1]} | "
+            f"{fig['der_given']:.1%}{overlap} | {fig['der_estimated']:.1%} | {fig['found']} ({fig['confidence']:.2f}{unsure}) |"
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("tune", "check"), default=None)
     parser.add_argument("--dir", type=Path, default=None, help="the bed files in DIR (make_bed.py --extra DIR)")
     parser.add_argument("--en-model", default="bundled:tiny.en")
-    parser.add_argument("--es-model", default="bundled:base")
+    parser.add_argument("--es-model", default=ES_MODEL)
     parser.add_argument("--no-asr", action="store_true", help="speaker figures only")
     args = parser.parse_args()
-
-    from faster_whisper import decode_audio
-
-    from fi_diarization.speech.models import load_model
-
-    rows = []
-    print("| file | split | speakers | WER plain | WER pipeline | DER given | DER estimated | found (confidence, heard by) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for truth in bed_files(args.split, args.dir or BED_DIR):
-        audio = decode_audio(truth["path"], sampling_rate=16000)
-        reference = " ".join(s["text"] for s in sorted(truth["segments"], key=lambda s: s["start"]))
-        asr = ("", "")
-        if not args.no_asr:
-            loaded = load_model(args.es_model if truth["language"] == "es" else args.en_model)
-            asr = (f"{wer(reference, plain_text(loaded, audio)):.1%}", f"{wer(reference, pipeline_text(loaded, audio)):.1%}")
-        fig = speaker_figures(audio, truth)
-        unsure = f", or {fig['alternative']}?" if fig["alternative"] is not None else ""
-        unsure += ", ECAPA" if fig["encoder"] == "ecapa" else ""
-        overlap = f" ({fig['der_given_no_overlap']:.1%} outside overlap)" if "overlap" in " ".join(truth["conditions"]) else ""
-        row = (
-            f"| {Path(truth['path']).stem} | {truth['split']} | {truth['num_speakers']} | {asr[0]} | {asr[1]} | "
-            f"{fig['der_given']:.1%}{overlap} | {fig['der_estimated']:.1%} | {fig['found']} ({fig['confidence']:.2f}{unsure}) |"
-        )
+    files = bed_files(args.split, args.dir or BED_DIR)
+    for row in bed_rows(files, args.en_model, args.es_model, asr=not args.no_asr):
         print(row, flush=True)
-        rows.append(row)
     return 0
 
 

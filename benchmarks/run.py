@@ -2,7 +2,10 @@
 
     .venv/bin/python benchmarks/run.py [--corpus ../shared/corpus/consult_2spk.wav] [--model bundled:tiny.en]
 
-Prints every figure and writes them to benchmarks/RESULTS.md. Ratios, never timed asserts.
+    .venv/bin/python benchmarks/run.py --only main|bed|wait   # one part
+
+Prints every figure and keeps each part in its own marked block of benchmarks/RESULTS.md (the notes
+around the blocks stay). Ratios, never timed asserts.
 """
 
 from __future__ import annotations
@@ -24,16 +27,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
+from bed import ES_MODEL, bed_rows, wer  # noqa: E402
 from diarization_metrics import der, word_speaker_accuracy  # noqa: E402
 
+from fi_diarization_tests.bed import BED_DIR, bed_files  # noqa: E402
+
 CLI = str(Path(sys.executable).with_name("fi-diarization"))
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    import jiwer
-
-    clean = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
-    return jiwer.wer(clean(reference), clean(hypothesis))
 
 
 def project_env(root: Path) -> dict[str, str]:
@@ -266,30 +265,16 @@ def wait_figures(short: Path, corpus: Path, spec: str, say) -> None:
         )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "consult_2spk.wav")
-    parser.add_argument("--model", default="bundled:tiny.en")
-    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
-    parser.add_argument(
-        "--only", choices=("all", "main", "wait"), default="all", help="main: without the issue-8 table; wait: only it"
-    )
-    args = parser.parse_args()
-    truth = json.loads(args.corpus.with_suffix(".truth.json").read_text())
+def main_figures(corpus: Path, spec: str, say) -> None:
+    """Issues 2-4 on the corpus: wall time and WER against plain, DER, the cache."""
+    truth = json.loads(corpus.with_suffix(".truth.json").read_text())
     script = " ".join(s["text"] for s in truth["segments"])
-    lines = [f"# Benchmarks: {args.corpus.name}, {args.model}, {os.cpu_count()} cores, CPU int8", ""]
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-        lines.append(line)
-
-    if args.only == "wait":
-        wait_figures(ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav", args.corpus, args.model, say)
-        return 0  # `say` printed each row as it came
-    plain_s, plain_text = plain_faster_whisper(args.corpus, args.model)
+    say(f"# Benchmarks: {corpus.name}, {spec}, {os.cpu_count()} cores, CPU int8")
+    say("")
+    plain_s, plain_text = plain_faster_whisper(corpus, spec)
     with tempfile.TemporaryDirectory() as tmp:
         env = project_env(Path(tmp))
-        given_s, given = transcribe(args.corpus, args.model, env, "--num-speakers", "2")
+        given_s, given = transcribe(corpus, spec, env, "--num-speakers", "2")
         steps = step_seconds(env)
         pipeline_text = " ".join(s["text"] for s in given["segments"])
         say("## Transcription (issue 2)")
@@ -302,15 +287,15 @@ def main() -> int:
         )
         say("- seconds per asset: " + ", ".join(f"{k} {v:.2f}" for k, v in sorted(steps.items(), key=lambda kv: -kv[1])))
         der_given, acc_given = speaker_scores(given, truth, env)
-        estimated_s, estimated = transcribe(args.corpus, args.model, env)
+        estimated_s, estimated = transcribe(corpus, spec, env)
         der_est, acc_est = speaker_scores(estimated, truth, env)
         say("")
         say("## Speakers (issue 3; DER collar ±0.25 s)")
         say(f"- count given (2): DER {100 * der_given:.2f} %, words on the right speaker {100 * acc_given:.1f} %")
         say(f"- count estimated: {len(estimated['speakers'])} speakers, DER {100 * der_est:.2f} %, words on the right speaker {100 * acc_est:.1f} %")
         say(f"- re-run with other speaker options, chunks from the chunk cache: {estimated_s:.1f} s")
-        figures = cache_figures(args.corpus, args.model, env, given["audio_id"])
-    resume = resume_share(args.corpus, args.model)
+        figures = cache_figures(corpus, spec, env, given["audio_id"])
+    resume = resume_share(corpus, spec)
     say("")
     say("## Cache (issue 4)")
     say(f"- load_transcripts() for one file: {figures['load_ms']:.1f} ms (median of 20, in-process)")
@@ -320,10 +305,55 @@ def main() -> int:
         f"- resume after SIGKILL with {resume['cached_at_kill']}/{resume['chunks']} chunks cached: "
         f"{resume['resume_s']:.1f} s = {100 * resume['share']:.0f} % of a full run ({resume['full_s']:.1f} s, batch 1 both)"
     )
-    if args.only == "all":
-        say("")
-        wait_figures(ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav", args.corpus, args.model, say)
-    args.out.write_text("\n".join(lines) + "\n")
+
+
+def bed_figures(spec: str, say) -> None:
+    """Issue 7: per file of the human-voice bed, WER against plain, DER given / estimated, the count and its confidence."""
+    say(f"## Human-voice bed (issue 7; {spec} for English, {ES_MODEL} for Spanish; the table `benchmarks/bed.py` prints)")
+    for row in bed_rows(bed_files(None, BED_DIR), spec, ES_MODEL):
+        say(row)
+
+
+def keep(path: Path, part: str, lines: list[str]) -> None:
+    """`lines` as `part`'s block of `path`, between its markers: what the sessions wrote around the blocks stays.
+
+    The whole file was written anew before, and a run would have wiped every measured note below it.
+    """
+    begin, end = f"<!-- run.py {part}: begin -->", f"<!-- run.py {part}: end -->"
+    text = path.read_text() if path.exists() else ""
+    block = "\n".join([begin, *lines, end])
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:  # a new block goes after the last one, or first
+        last = text.rfind("<!-- run.py ")
+        cut = text.index("-->", last) + 3 if last >= 0 else 0
+        text = f"{text[:cut]}\n\n{block}\n\n{text[cut:].lstrip()}" if cut else f"{block}\n\n{text}"
+    path.write_text(text)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus" / "consult_2spk.wav")
+    parser.add_argument("--model", default="bundled:tiny.en")
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument(
+        "--only",
+        choices=("all", "main", "bed", "wait"),
+        default="all",
+        help="main: the corpus (issues 2-4); bed: the human-voice bed (issue 7); wait: the issue-8 table",
+    )
+    args = parser.parse_args()
+    short = ROOT / "fi_diarization_tests" / "fixtures" / "consult_2spk.wav"
+    parts = {
+        "main": lambda say: main_figures(args.corpus, args.model, say),
+        "bed": lambda say: bed_figures(args.model, say),
+        "wait": lambda say: wait_figures(short, args.corpus, args.model, say),
+    }
+    for part in parts if args.only == "all" else [args.only]:
+        lines: list[str] = []
+        parts[part](lambda line: (print(line, flush=True), lines.append(line)))
+        keep(args.out, part, lines)
     return 0
 
 
