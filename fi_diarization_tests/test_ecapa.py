@@ -219,3 +219,42 @@ def test_a_broken_checkpoint_leaves_resemblyzers_answer_with_one_warning(bed_win
     assert not ecapa.available()  # told once, not tried again for every file
     with pytest.raises(ecapa.Unavailable):
         ecapa.embed_spans(audio, spans[:1])
+
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "consult_2spk.wav"
+
+
+@pytest.mark.skipif(not CORPUS.exists(), reason="needs ../shared/corpus beside the clone (CI has it)")
+def test_a_sure_count_close_to_the_threshold_is_checked_by_ecapa(monkeypatch):
+    """The benchmark corpus: resemblyzer cuts the doctor in two, sure but close (0.87); ECAPA hears two voices.
+
+    A count sure beyond the band (the 30 s fixture, 0.99) is not asked.
+    """
+    import json
+
+    from faster_whisper import decode_audio
+
+    from fi_diarization.audio.samples import voiced_regions
+    from fi_diarization.speakers import listeners
+    from fi_diarization.speakers.embeddings import embed_windows
+    from fi_diarization.speakers.turns import SPEAKER_VAD, fringe_windows, turns_from_windows
+
+    asked, listen_again = [], listeners._listen_again
+    monkeypatch.setattr(listeners, "_listen_again", lambda *a, **k: asked.append(listen_again(*a, **k)) or asked[-1])
+
+    def heard(path: Path, audio_passed: bool = True):
+        audio = decode_audio(str(path), sampling_rate=16000)
+        regions = voiced_regions(audio, SPEAKER_VAD)
+        embeddings, spans = embed_windows(audio, regions)
+        fringe = fringe_windows(audio, regions)
+        return turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio if audio_passed else None)
+
+    truth = json.loads(CORPUS.with_suffix(".truth.json").read_text())["segments"]
+    _, alone = heard(CORPUS, audio_passed=False)
+    assert alone.count == 3 and not alone.unsure and alone.confidence < listeners._CHECK_BELOW
+    turns, found = heard(CORPUS)
+    assert len(asked) == 1 and (found.count, found.encoder) == (2, "ecapa")
+    assert der(truth, turns) < 0.02
+    asked.clear()
+    _, found = heard(Path(__file__).parent / "fixtures" / "consult_2spk.wav")
+    assert asked == [] and found.count == 2 and found.confidence >= listeners._CHECK_BELOW
