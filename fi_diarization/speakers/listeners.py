@@ -285,7 +285,8 @@ def hear_again(
 ) -> Heard | None:
     """The windows, spans, labels, estimate and fringe after ECAPA heard what resemblyzer was unsure of (None: unchanged).
 
-    Files of up to `ecapa.MAX_WINDOWS` windows are heard whole; a longer file's unsure count is
+    Files of up to `ecapa.MAX_WINDOWS` windows are heard whole (a sure count too, if below
+    `_CHECK_BELOW`: `_checked`); a longer file's unsure count is
     checked on that many windows spread over it (`_count_again`). Without ECAPA installed nothing
     changes; where it cannot load, one warning line says why and resemblyzer's answer stands.
     """
