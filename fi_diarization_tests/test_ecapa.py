@@ -258,3 +258,14 @@ def test_a_sure_count_close_to_the_threshold_is_checked_by_ecapa(monkeypatch):
     asked.clear()
     _, found = heard(Path(__file__).parent / "fixtures" / "consult_2spk.wav")
     assert asked == [] and found.count == 2 and found.confidence >= listeners._CHECK_BELOW
+
+
+def test_a_close_sure_count_is_checked_on_every_other_window_of_each_region():
+    """Each region keeps its first and last window, and the windows kept still overlap (so they are still smoothed)."""
+    from fi_diarization.speakers.listeners import _every_other
+
+    # Two regions laid as embed_windows lays them (1.6 s every 0.5 s), and a short one of a single window.
+    spans = np.array([[0.0, 1.6], [0.5, 2.1], [1.0, 2.6], [1.5, 3.1], [5.0, 6.6], [5.5, 7.1], [8.0, 8.7]])
+    kept = _every_other(spans)
+    assert kept.tolist() == [0, 2, 3, 4, 5, 6]
+    assert spans[2, 0] < spans[0, 1] and spans[3, 0] < spans[2, 1]  # neighbours kept in a region overlap
