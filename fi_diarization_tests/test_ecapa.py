@@ -242,21 +242,21 @@ def test_a_sure_count_close_to_the_threshold_is_checked_by_ecapa(monkeypatch):
     asked, listen_again = [], listeners._listen_again
     monkeypatch.setattr(listeners, "_listen_again", lambda *a, **k: asked.append(listen_again(*a, **k)) or asked[-1])
 
-    def heard(path: Path, audio_passed: bool = True):
+    def windows(path: Path):
         audio = decode_audio(str(path), sampling_rate=16000)
         regions = voiced_regions(audio, SPEAKER_VAD)
-        embeddings, spans = embed_windows(audio, regions)
-        fringe = fringe_windows(audio, regions)
-        return turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio if audio_passed else None)
+        return (regions, *embed_windows(audio, regions)), {"fringe": fringe_windows(audio, regions), "audio": audio}
 
     truth = json.loads(CORPUS.with_suffix(".truth.json").read_text())["segments"]
-    _, alone = heard(CORPUS, audio_passed=False)
+    corpus, heard = windows(CORPUS)
+    _, alone = turns_from_windows(*corpus, fringe=heard["fringe"])  # without the audio: resemblyzer's alone
     assert alone.count == 3 and not alone.unsure and alone.confidence < listeners._CHECK_BELOW
-    turns, found = heard(CORPUS)
+    turns, found = turns_from_windows(*corpus, **heard)
     assert len(asked) == 1 and (found.count, found.encoder) == (2, "ecapa")
     assert der(truth, turns) < 0.02
     asked.clear()
-    _, found = heard(Path(__file__).parent / "fixtures" / "consult_2spk.wav")
+    fixture, heard = windows(Path(__file__).parent / "fixtures" / "consult_2spk.wav")
+    _, found = turns_from_windows(*fixture, **heard)
     assert asked == [] and found.count == 2 and found.confidence >= listeners._CHECK_BELOW
 
 

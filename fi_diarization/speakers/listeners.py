@@ -47,6 +47,8 @@ class Windows:
 
 # What a second listen leaves: embeddings, their spans, a label each, the estimate, and the fringe.
 Heard = tuple[np.ndarray, np.ndarray, np.ndarray, CountEstimate, Windows | None]
+# What ECAPA's listen leaves, before the fringe joins (only where its answer is kept).
+Listened = tuple[np.ndarray, np.ndarray, np.ndarray, CountEstimate]
 
 
 def smooth_embeddings(embeddings: np.ndarray, spans: np.ndarray) -> np.ndarray:
@@ -116,12 +118,11 @@ def _listen_again(
     audio: np.ndarray,
     spans: np.ndarray,
     bounds: tuple[int | None, int, int],
-    fringe: Windows | None,
     first: CountEstimate,
     fine: bool = True,
     threads: int | None = None,
     heard: np.ndarray | None = None,
-) -> Heard:
+) -> Listened:
     """The windows heard by ECAPA (`ecapa.py`), whose spans, labels and count replace an unsure estimate's.
 
     On the tuning set resemblyzer's sure counts were all right (15 of 15) and its unsure ones
@@ -129,7 +130,8 @@ def _listen_again(
     lower confidence stands. Where ECAPA too hears one voice, and `fine`, it listens once more on
     windows over finer regions (`_fine_spans`), whose count is taken if it is higher: a voice
     heard almost only in short turns and backchannels had no window of its own before. `heard`:
-    ECAPA's embeddings of `spans`, where they were made already.
+    ECAPA's embeddings of `spans`, where they were made already. The fringe is left to the callers
+    that keep the answer (`_fringe_by_ecapa`): two of them often drop it.
     """
     embeddings = ecapa.embed_spans(audio, spans) if heard is None else heard
     labels, second = _ecapa_clusters(embeddings, spans, bounds, first)
@@ -142,7 +144,7 @@ def _listen_again(
                 embeddings, spans, labels, second = finer, near, near_labels, again
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
-    return embeddings, spans, labels, second, _fringe_by_ecapa(audio, fringe)
+    return embeddings, spans, labels, second
 
 
 def _ecapa_clusters(
@@ -216,12 +218,11 @@ def _counted_as_given(
     Asked before `_given_again` it won more on the tuning files but lost one (1.8 -> 9.5 %) and two
     check files (3.3 -> 4.7 %, 1.4 -> 1.8 %): not kept.
     """
-    embeddings, spans, labels, counted, fringe = _listen_again(
-        audio, spans, alone, fringe, first, threads=threads, heard=heard
-    )
+    embeddings, spans, labels, counted = _listen_again(audio, spans, alone, first, threads=threads, heard=heard)
     if counted.count != num_speakers:
         return None
-    return embeddings, spans, labels, dataclasses.replace(counted, source="given", confidence=1.0, alternative=None), fringe
+    given = dataclasses.replace(counted, source="given", confidence=1.0, alternative=None)
+    return embeddings, spans, labels, given, _fringe_by_ecapa(audio, fringe)
 
 
 def _checked(
@@ -240,8 +241,8 @@ def _checked(
     ECAPA hears every other window of each region (`_every_other`): the same count on all 15 files
     asked (the corpus's listen 11 -> 8 s); every third window, which no longer overlap, broke counts.
     """
-    heard = _listen_again(audio, spans[_every_other(spans)], bounds, fringe, first, threads=threads)
-    return heard if heard[3].count != first.count else None
+    heard = _listen_again(audio, spans[_every_other(spans)], bounds, first, threads=threads)
+    return (*heard, _fringe_by_ecapa(audio, fringe)) if heard[3].count != first.count else None
 
 
 def _every_other(spans: np.ndarray) -> np.ndarray:
@@ -276,7 +277,7 @@ def _count_again(
     """
     some = np.unique(np.linspace(0, len(spans) - 1, ecapa.MAX_WINDOWS).astype(int))
     # Not on finer regions: their windows are not capped, and the turns here are resemblyzer's.
-    second = _listen_again(audio, spans[some], bounds, None, first, fine=False)[3]
+    second = _listen_again(audio, spans[some], bounds, first, fine=False)[3]
     if second.count < first.count and first.dip is None:
         return None
     if second.count != first.count:
@@ -313,7 +314,7 @@ def hear_again(
                 close = whole and estimate.confidence < _CHECK_BELOW
                 return _checked(audio, spans, bounds, fringe, estimate, threads) if close else None
             if whole:
-                return _listen_again(audio, spans, bounds, fringe, estimate, threads=threads)
+                return (*_listen_again(audio, spans, bounds, estimate, threads=threads), _fringe_by_ecapa(audio, fringe))
             return _count_again(audio, embeddings, spans, bounds, fringe, labels, estimate)
         if whole and num_speakers > 1:
             alone = (None, min_speakers, max(max_speakers, num_speakers))  # how sure resemblyzer is, counting alone
