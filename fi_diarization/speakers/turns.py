@@ -15,6 +15,7 @@ from . import ecapa
 from .clustering import SEPARATION_THRESHOLD, CountEstimate, relabel_by_first_appearance
 from .embeddings import embed_windows, release_encoders
 from .listeners import Windows, cluster_windows, hear_again, resemblyzer_cuts
+from .resegment import resegment
 
 __all__ = [
     "SPEAKER_VAD",
@@ -213,7 +214,8 @@ def turns_from_windows(
     nearest speaker found, and the turns cover their regions too. With the `audio` the windows
     came from, an estimated count is checked for clusters of short windows
     (`merge_short_clusters`), whose probes the encoder embeds on `threads`, and where resemblyzer
-    is unsure a second encoder listens again (`listeners.hear_again`).
+    is unsure a second encoder listens again (`listeners.hear_again`); the turns are then redrawn
+    frame by frame (`resegment.resegment`).
     """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
@@ -232,6 +234,9 @@ def turns_from_windows(
         if len(fringe.embeddings):
             spans, labels = _join_fringe(embeddings, spans, labels, fringe)
     runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
+    if audio is not None:
+        # Frame by frame, each voice's own model redraws the turns the windows placed (`resegment.py`).
+        runs = _merge_runs(resegment(audio, runs))
     names = relabel_by_first_appearance([k for _, _, k in runs])
     turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
     # Flicker that the track smoothing absorbed can leave fewer speakers than clusters.
