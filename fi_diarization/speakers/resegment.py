@@ -135,9 +135,13 @@ def resegment(
         scores[quiet[speech]] = 0.0
         label = _vote(label, speech, scores, speakers)
     cuts = np.flatnonzero((np.diff(speech) > 1) | (np.diff(label[speech]) != 0)) + 1
+    # A piece's edge on an edge of the runs keeps that edge's time exactly (frames round it by 5 ms).
+    starts = {int(round(a / HOP_S)): a for a, _, _ in runs}
+    ends = {int(round(b / HOP_S)): b for _, b, _ in runs}
+    pieces = np.split(speech, cuts)
     return [
-        (float(piece[0] * HOP_S), float((piece[-1] + 1) * HOP_S), int(label[piece[0]]))
-        for piece in np.split(speech, cuts)
+        (float(starts.get(f[0], f[0] * HOP_S)), float(ends.get(f[-1] + 1, (f[-1] + 1) * HOP_S)), int(label[f[0]]))
+        for f in pieces
     ]
 
 
