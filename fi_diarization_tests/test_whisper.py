@@ -133,11 +133,16 @@ def test_a_cpu_batch_is_encoded_and_aligned_a_few_clips_at_a_time_with_the_same_
     assert len(whole) >= 8
     assert [s.text for s in parts] == [s.text for s in whole]
     assert [w.word for s in parts for w in s.words] == [w.word for s in whole for w in s.words]
-    # Word edges (and the segment edges taken from them) may move by a 20 ms frame or two, and a
-    # word's probability by ~0.01: the alignment heads saw the whole batch's padding before.
+    # Word edges (and the segment edges taken from them) may move by a few 20 ms frames, and a
+    # word's probability by ~0.01: the alignment heads saw the whole batch's padding before. On an
+    # Intel CPU edges moved by at most 40 ms; on an AMD EPYC (2026-12-04) one word's end by 80 ms,
+    # and an end past its clip's cut (a word cut in two by these fixed 3.6 s clips: no audio there
+    # to align, only padding) by 300 ms. The pipeline cuts its clips at silences.
     probabilities = [w.probability for s in parts for w in s.words]
     assert probabilities == pytest.approx([w.probability for s in whole for w in s.words], abs=0.05)
     pairs = [*zip(parts, whole), *((a, b) for x, y in zip(parts, whole) for a, b in zip(x.words, y.words))]
-    assert all(abs(a.start - b.start) <= 0.041 and abs(a.end - b.end) <= 0.041 for a, b in pairs)
+    cut = lambda t: 3.6 * (int(t / 3.6) + 1)  # noqa: E731  the end of the clip a start lies in
+    assert all(abs(a.start - b.start) <= 0.1 for a, b in pairs)
+    assert all(abs(a.end - b.end) <= 0.1 or min(a.end, b.end) > cut(a.start) for a, b in pairs)
     loaded = whisper.load_model(TEST_MODEL).model
     assert {"encode", "find_alignment"} <= set(vars(loaded))  # what every CPU load gets
