@@ -23,6 +23,8 @@ _BLOCK = 6000  # frames per block (60 s): a 60-minute file's spectrum at once wo
 _COMPONENTS = 16
 _PER_COMPONENT = 100  # training frames a component, at least
 _TRAIN_AT_MOST = 30000  # frames per speaker model (5 minutes of speech)
+_TRAIN_AT_LEAST = 100  # frames (a second): fewer, and the speaker keeps its frames as they are
+_SCORE_BLOCK = 60000  # frames scored at once: a 60-minute file's densities at once took ~0.25 GB
 _EM_STEPS = 20
 _EDGE_S = 0.2  # frames this close to a turn change do not train either speaker
 _VOTE_S = 0.5  # a frame goes to the speaker whose model explains the half second around it best
@@ -116,24 +118,24 @@ def resegment(
         for change in np.flatnonzero(np.diff(label) != 0):
             train[max(0, change - edge + 1) : change + edge + 1] = -1
         train[quiet] = -1
-        scores = np.full((len(speech), len(speakers)), -np.inf)
         owns = [np.flatnonzero(train == k) for k in speakers]
-        sizes = [len(own) for own in owns if len(own) >= 100]
+        modelled = [j for j, own in enumerate(owns) if len(own) >= _TRAIN_AT_LEAST]
+        if len(modelled) < 2:
+            break  # fewer than two models: nothing to choose between
         # One size for every model: a richer model fits any speech better, and took a short-turn
         # speaker's frames for the speaker who talked most.
-        k = max(1, min(_COMPONENTS, min(sizes, default=0) // _PER_COMPONENT))
-        for j, own in enumerate(owns):
-            if len(own) < 100:
-                continue
+        k = max(1, min(_COMPONENTS, min(len(owns[j]) for j in modelled) // _PER_COMPONENT))
+        scores = np.empty((len(speech), len(modelled)))
+        for column, j in enumerate(modelled):
+            own = owns[j]
             if len(own) > _TRAIN_AT_MOST:
                 own = rng.choice(own, _TRAIN_AT_MOST, replace=False)
             model = _fit(x[own], k, rng)
-            for a in range(0, len(speech), _BLOCK * 10):  # in blocks: a 60-minute file's densities at once took ~0.25 GB
-                scores[a : a + _BLOCK * 10, j] = _logsumexp(_log_densities(x[speech[a : a + _BLOCK * 10]], *model))
-        if np.isinf(scores).all(axis=0).sum() > len(speakers) - 2:
-            break  # fewer than two models: nothing to choose between
+            for a in range(0, len(speech), _SCORE_BLOCK):
+                block = speech[a : a + _SCORE_BLOCK]
+                scores[a : a + len(block), column] = _logsumexp(_log_densities(x[block], *model))
         scores[quiet[speech]] = 0.0
-        label = _vote(label, speech, scores, speakers)
+        label = _vote(label, speech, scores, [speakers[j] for j in modelled])
     cuts = np.flatnonzero((np.diff(speech) > 1) | (np.diff(label[speech]) != 0)) + 1
     # A piece's edge on an edge of the runs keeps that edge's time exactly (frames round it by 5 ms).
     starts = {int(round(a / HOP_S)): a for a, _, _ in runs}
@@ -145,18 +147,19 @@ def resegment(
     ]
 
 
-def _vote(label: np.ndarray, speech: np.ndarray, scores: np.ndarray, speakers: list[int]) -> np.ndarray:
-    """Each speech frame to the best mean score over `_VOTE_S` around it, within its stretch of speech."""
+def _vote(label: np.ndarray, speech: np.ndarray, scores: np.ndarray, modelled: list[int]) -> np.ndarray:
+    """Each speech frame of a `modelled` speaker (a column of `scores` each) to the best mean score over `_VOTE_S` around it.
+
+    Within its stretch of speech; the frames of a speaker without a model keep their label.
+    """
     out = label.copy()
     half = int(_VOTE_S / HOP_S) // 2
-    modelled = np.isfinite(scores).all(axis=0)
+    modelled = np.array(modelled)
     for stretch in np.split(np.arange(len(speech)), np.flatnonzero(np.diff(speech) > 1) + 1):
-        s = scores[stretch][:, modelled]
-        total = np.vstack([np.zeros(s.shape[1]), np.cumsum(s, axis=0)])
+        total = np.vstack([np.zeros(scores.shape[1]), np.cumsum(scores[stretch], axis=0)])
         i = np.arange(len(stretch))
         lo, hi = np.maximum(i - half, 0), np.minimum(i + half + 1, len(stretch))
         best = ((total[hi] - total[lo]) / (hi - lo)[:, None]).argmax(axis=1)
-        keep = ~np.isin(label[speech[stretch]], np.array(speakers)[modelled])
-        picked = np.array(speakers)[modelled][best]
-        out[speech[stretch]] = np.where(keep, label[speech[stretch]], picked)
+        frames = speech[stretch]
+        out[frames] = np.where(np.isin(label[frames], modelled), modelled[best], label[frames])
     return out
