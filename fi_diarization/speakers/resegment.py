@@ -46,7 +46,12 @@ def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
 
 
 def mfcc(audio: np.ndarray) -> np.ndarray:
-    """MFCCs c0..c20 every 10 ms (frame i covers ``[i * 0.01, i * 0.01 + 0.025)`` s), float32, one row a frame."""
+    """MFCCs c0..c20 every 10 ms (frame i covers ``[i * 0.01, i * 0.01 + 0.025)`` s), float32, one row a frame.
+
+    Not the log of `embeddings.mel_spectrogram` (the same 40 bands, but frames centred on ``i * 0.01``
+    and a 400-point FFT): the turns it drew were worse on the 33 tuning files, mean DER given 3.85
+    against 3.53 % here, estimated 2.22 against 2.05 % (four EM seeds each; shifted a frame, 3.90 %).
+    """
     mels = FeatureExtractor.get_mel_filters(_RATE, _N_FFT, n_mels=_N_MELS).astype(np.float32)
     dct = _dct_matrix(_N_MFCC, _N_MELS).astype(np.float32)
     window = np.hanning(_WIN + 1)[:-1].astype(np.float32)
