@@ -183,6 +183,24 @@ def test_a_voice_heard_almost_only_in_short_turns_is_heard_on_finer_regions(bed_
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
 
 
+def test_a_given_count_resemblyzer_hears_alone_keeps_its_own_clusters(bed_windows, turns, monkeypatch):
+    """Three voices by phone: cut into three at once they miss; counting alone resemblyzer hears three, sure, and is right."""
+    from fi_diarization.speakers import clustering
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    truth = BED["t3_3spk_en_tel"]["segments"]
+    given, given_estimate = turns("t3_3spk_en_tel", 3)
+    estimated, estimate = turns("t3_3spk_en_tel")
+    assert (estimate.count, estimate.source, estimate.unsure) == (3, "estimated", False)
+    assert given == estimated and (given_estimate.source, given_estimate.confidence) == ("given", 1.0)
+    assert der(truth, given, skip_overlap=True) <= 0.05
+    # The cut for the given count: what the turns were before (and are, without the audio to count on).
+    regions, embeddings, spans, fringe, audio = bed_windows("t3_3spk_en_tel")
+    monkeypatch.setattr(clustering, "_estimate", lambda *a: pytest.fail("counted with the count given"))
+    cut, _ = turns_from_windows(regions, embeddings, spans, 3, fringe=fringe)
+    assert der(truth, cut, skip_overlap=True) >= 0.2
+
+
 def test_the_bed_is_split_and_holds_the_conditions_asked_for():
     splits = {t["split"] for t in BED.values()}
     conditions = " ".join(c for t in BED.values() for c in t["conditions"])
