@@ -194,7 +194,7 @@ def test_a_given_count_resemblyzer_hears_alone_keeps_its_own_clusters(bed_window
     assert (estimate.count, estimate.source, estimate.unsure) == (3, "estimated", False)
     assert given == estimated and (given_estimate.source, given_estimate.confidence) == ("given", 1.0)
     assert der(truth, given, skip_overlap=True) <= 0.05
-    # The cut for the given count: what the turns were before (and are, without the audio to count on).
+    # The windows cut into three at once (without the audio nothing counts alone, nor redraws): they miss.
     regions, embeddings, spans, fringe, audio = bed_windows("t3_3spk_en_tel")
     monkeypatch.setattr(clustering, "_estimate", lambda *a: pytest.fail("counted with the count given"))
     cut, _ = turns_from_windows(regions, embeddings, spans, 3, fringe=fringe)

@@ -309,7 +309,8 @@ def _given(
     if not first.unsure:
         if first.count != num_speakers:
             return None
-        return embeddings, spans, labels, dataclasses.replace(first, source="given", confidence=1.0), fringe
+        given = dataclasses.replace(first, source="given", confidence=1.0, alternative=None)
+        return embeddings, spans, labels, given, fringe
     if not ecapa.available():
         return None
     try:
