@@ -258,6 +258,16 @@ def test_importing_the_module_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+
+def test_loading_the_definitions_leaves_whisper_unimported():
+    """The speaker stage's mel filters come from faster-whisper on first use, not when Dagster loads the code."""
+    code = (
+        "import sys, fi_diarization.definitions\n"
+        "loaded = [m for m in ('faster_whisper', 'ctranslate2') if m in sys.modules]\n"
+        "sys.exit(f'imported {loaded}' if loaded else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
 def spectralcluster_turn_to_diarize(min_clusters: int, max_clusters: int):
     """The library configuration that `speakers/spectral.py` ports (as clustering.py built it until the port)."""
     from spectralcluster import autotune, configs, laplacian, refinement, spectral_clusterer

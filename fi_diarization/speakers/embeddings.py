@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 
 import numpy as np
-from faster_whisper.feature_extractor import FeatureExtractor
 
 from ..audio.samples import window
 from ..speech.models import usable_cores
 from .export_encoder import ENCODER_PATH
 
-__all__ = ["SAMPLE_RATE", "WINDOW_S", "embed_cuts", "embed_windows", "mel_spectrogram", "release_encoders", "voiced_gain"]
+__all__ = [
+    "SAMPLE_RATE",
+    "WINDOW_S",
+    "embed_cuts",
+    "embed_windows",
+    "mel_filters",
+    "mel_spectrogram",
+    "release_encoders",
+    "voiced_gain",
+]
 
 SAMPLE_RATE = 16000
 WINDOW_S = 1.6  # resemblyzer's partial utterance: 160 mel frames of 10 ms
@@ -29,9 +38,21 @@ _MIN_REGION_S = 0.4  # too little voice for a trustworthy embedding
 _BATCH = 64
 
 
-# Slaney's mel filters (librosa's default, resemblyzer's), as faster-whisper computes them for
-# Whisper: the same numbers as librosa's to 1e-16, without librosa's lazy import (~1.6 s).
-_MEL_BASIS = FeatureExtractor.get_mel_filters(SAMPLE_RATE, _N_FFT, n_mels=_N_MELS)
+@functools.cache
+def mel_filters(n_fft: int = _N_FFT) -> np.ndarray:
+    """Slaney's 40 mel filters at 16 kHz (librosa's default, resemblyzer's), ``[40, n_fft // 2 + 1]``.
+
+    As faster-whisper computes them for Whisper: librosa's numbers to 1e-16, without librosa's lazy
+    import (~1.6 s); faster-whisper is imported on the first call, not when Dagster loads the
+    definitions (~0.1 s there).
+    """
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    filters = FeatureExtractor.get_mel_filters(SAMPLE_RATE, n_fft, n_mels=_N_MELS)
+    filters.setflags(write=False)  # one array for every caller
+    return filters
+
+
 _WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_N_FFT) / _N_FFT)  # periodic Hann
 
 
@@ -44,7 +65,7 @@ def mel_spectrogram(wav: np.ndarray) -> np.ndarray:
     padded = np.pad(np.asarray(wav, dtype=np.float32), _N_FFT // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, _N_FFT)[::_HOP]
     power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)) ** 2
-    return (power @ _MEL_BASIS.T).astype(np.float32)
+    return (power @ mel_filters().T).astype(np.float32)
 
 
 _encoders: dict[int, object] = {}
