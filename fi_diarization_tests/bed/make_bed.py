@@ -14,6 +14,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout DIR  # a third check set, run once (HELDOUT)
     python fi_diarization_tests/bed/make_bed.py --heldout2 DIR  # a fourth check set, run once (HELDOUT2)
     python fi_diarization_tests/bed/make_bed.py --heldout3 DIR  # a fifth check set, run once (HELDOUT3)
+    python fi_diarization_tests/bed/make_bed.py --heldout4 DIR  # a sixth check set, run once (HELDOUT4)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -836,6 +837,36 @@ HELDOUT3 = [
     )
 ]
 
+# A sixth check set (2026-12-04, fifteenth session), made before ECAPA's cut of finer pieces for a
+# given count (`speakers/listeners.py` `_given_on_pieces`) was run on it: `make_bed.py --heldout4 DIR`,
+# run once. Short turns, the rule's aim, and same-sex telephone pairs, its risk; new seeds and pairings.
+HELDOUT4 = [
+    Bed(f"m_{name}", language, "check", cast, script, seed,
+        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
+        gaps=_SHORT_GAPS if "short_turns" in conditions else (0.2, 0.8), telephone=True)
+    for name, language, cast, script, seed, colour, snr, conditions in (
+        ("women_dita_slt_short", "en", {"doctor": "dita", "patient": "slt"}, EN_WOMEN_SHORT * 2, 901, "white", 12.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("women_lp_slt_short", "en", {"doctor": "lp", "patient": "slt"}, EN_WOMEN_SHORT, 902, "pink", 10.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("women_ona_lp_short", "en", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_SHORT * 2, 903, "white", 10.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("men_ked_machac_short", "en", {"doctor": "ked", "patient": "machac"}, EN_WOMEN_SHORT, 904, "pink", 12.0,
+         ["short_turns", "backchannels", "same_sex_male"]),
+        ("men_pc_ph_short", "en", {"doctor": "pc", "patient": "ph"}, EN_WOMEN_SHORT * 2, 905, "white", 12.0,
+         ["short_turns", "backchannels", "same_sex_male"]),
+        ("women_ona_dita_es_short", "es", {"doctor": "ona", "patient": "dita"}, ES_WOMEN_NOISE, 906, "pink", 12.0,
+         ["short_turns", "same_sex_female"]),
+        ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT * 2, 907, "white", 15.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("mixed_kal_lp_short", "en", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 908, "pink", 10.0,
+         ["short_turns", "backchannels", "mixed_sex"]),
+        ("men_kal_ph_tel", "en", {"doctor": "kal", "patient": "ph"}, EN_MEN, 909, "white", 12.0, ["same_sex_male"]),
+        ("women_lp_dita_tel", "en", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_TEL, 910, "pink", 12.0,
+         ["same_sex_female"]),
+    )
+]
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1026,7 +1057,10 @@ def main(argv: list[str]) -> int:
               "and the festvox voices)", file=sys.stderr)
         return 2
     beds, out = BEDS, HERE
-    sets = {"--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--heldout3": HELDOUT3, "--long": LONG}
+    sets = {
+        "--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--heldout3": HELDOUT3, "--heldout4": HELDOUT4,
+        "--long": LONG,
+    }
     if argv[:1] and argv[0] in sets:
         if len(argv) < 2:
             print(f"usage: make_bed.py {argv[0]} DIR [NAME...]", file=sys.stderr)
