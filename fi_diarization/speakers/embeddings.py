@@ -17,6 +17,7 @@ __all__ = [
     "WINDOW_S",
     "embed_cuts",
     "embed_windows",
+    "hann",
     "mel_filters",
     "mel_spectrogram",
     "release_encoders",
@@ -53,7 +54,12 @@ def mel_filters(n_fft: int = _N_FFT) -> np.ndarray:
     return filters
 
 
-_WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(_N_FFT) / _N_FFT)  # periodic Hann
+def hann(n: int) -> np.ndarray:
+    """A periodic Hann window of `n` points: the STFT window of the mel spectrogram here and of `resegment.mfcc`."""
+    return 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n) / n)
+
+
+_WINDOW = hann(_N_FFT)
 
 
 def mel_spectrogram(wav: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .embeddings import SAMPLE_RATE, mel_filters
+from .embeddings import SAMPLE_RATE, hann, mel_filters
 
 __all__ = ["HOP_S", "mfcc", "resegment"]
 
@@ -53,7 +53,7 @@ def mfcc(audio: np.ndarray) -> np.ndarray:
     """
     mels = mel_filters(_N_FFT).astype(np.float32)
     dct = _dct_matrix(_N_MFCC, len(mels)).astype(np.float32)
-    window = np.hanning(_WIN + 1)[:-1].astype(np.float32)
+    window = hann(_WIN).astype(np.float32)
     hop = int(HOP_S * SAMPLE_RATE)
     n = max(0, (len(audio) - _WIN) // hop + 1)
     out = np.empty((n, _N_MFCC + 1), np.float32)
