@@ -15,6 +15,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout2 DIR  # a fourth check set, run once (HELDOUT2)
     python fi_diarization_tests/bed/make_bed.py --heldout3 DIR  # a fifth check set, run once (HELDOUT3)
     python fi_diarization_tests/bed/make_bed.py --heldout4 DIR  # a sixth check set, run once (HELDOUT4)
+    python fi_diarization_tests/bed/make_bed.py --heldout5 DIR  # a seventh check set, run once (HELDOUT5)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -867,6 +868,37 @@ HELDOUT4 = [
     )
 ]
 
+# A seventh check set (2026-12-05, sixteenth session), made before ECAPA's count on finer pieces for
+# a single unsure voice (`speakers/listeners.py`) was run on it: `make_bed.py --heldout5 DIR`, run once.
+# Its aim, short-turn pairs the stage may hear as one voice, and its risk, noisy telephone
+# monologues it may split; new seeds and pairings.
+HELDOUT5 = [
+    Bed(f"n_{name}", language, "check", cast, script, seed,
+        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
+        gaps=_SHORT_GAPS if "short_turns" in conditions else (0.3, 0.8), telephone=True)
+    for name, language, cast, script, seed, colour, snr, conditions in (
+        ("women_slt_lp_short", "en", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 1001, "pink", 12.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("women_dita_ona_short", "en", {"doctor": "dita", "patient": "ona"}, EN_WOMEN_SHORT * 2, 1002, "white", 12.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("women_lp_ona_short", "en", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 1003, "white", 15.0,
+         ["short_turns", "backchannels", "same_sex_female"]),
+        ("men_machac_kal_short", "en", {"doctor": "machac", "patient": "kal"}, EN_WOMEN_SHORT * 2, 1004, "pink", 12.0,
+         ["short_turns", "backchannels", "same_sex_male"]),
+        ("men_ph_ked_short", "en", {"doctor": "ph", "patient": "ked"}, EN_WOMEN_SHORT, 1005, "white", 10.0,
+         ["short_turns", "backchannels", "same_sex_male"]),
+        ("mixed_slt_pc_short", "en", {"doctor": "slt", "patient": "pc"}, EN_WOMEN_SHORT, 1006, "pink", 12.0,
+         ["short_turns", "backchannels", "mixed_sex"]),
+        ("mono_kal_tel", "en", {"doctor": "kal"}, _mono(EN_MONO[3:21], "doctor"), 1007, "white", 12.0, ["monologue"]),
+        ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[10:28], "doctor"), 1008, "pink", 10.0, ["monologue"]),
+        ("mono_dita_es_tel", "es", {"doctor": "dita"}, _mono(ES_MONO * 2, "doctor"), 1009, "white", 12.0,
+         ["monologue"]),
+        ("mono_ked_tel", "en", {"doctor": "ked"}, _mono(EN_MONO[12:30], "doctor"), 1010, "pink", 12.0, ["monologue"]),
+        ("mono_pc_tel", "en", {"doctor": "pc"}, _mono(EN_MONO[20:38], "doctor"), 1011, "white", 10.0, ["monologue"]),
+        ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[:18], "doctor"), 1012, "pink", 12.0, ["monologue"]),
+    )
+]
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1059,6 +1091,7 @@ def main(argv: list[str]) -> int:
     beds, out = BEDS, HERE
     sets = {
         "--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--heldout3": HELDOUT3, "--heldout4": HELDOUT4,
+        "--heldout5": HELDOUT5,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
