@@ -182,6 +182,30 @@ def test_a_voice_heard_almost_only_in_short_turns_is_heard_on_finer_regions(bed_
     assert {t.speaker for t in turns} == {"SPEAKER_00"}
 
 
+def test_short_turns_are_counted_as_the_lowest_count_above_one_of_ecapas_layouts(bed_windows, turns, monkeypatch):
+    """A woman and a man taking short turns by phone: ECAPA's finer regions hear three; the lowest count of its layouts is two."""
+    from fi_diarization.speakers import ecapa, listeners
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    name = "en_mixed_2spk_short_tel"
+    truth = BED[name]["segments"]
+    found_turns, found = turns(name)
+    assert (found.count, found.source, found.encoder) == (2, "estimated", "ecapa")
+    assert der(truth, found_turns) <= 0.05
+
+    def finer_regions_only(audio, windows, bounds, first, threads):
+        # As before `_lowest_count`: the finer regions' count, taken where the windows heard one.
+        near = listeners._fine_spans(audio, threads)
+        finer = ecapa.embed_spans(audio, near)
+        labels, again = listeners._ecapa_clusters(finer, near, bounds, first)
+        return (finer, near, labels, again) if windows[3].count == 1 and again.count > 1 else windows
+
+    monkeypatch.setattr(listeners, "_lowest_count", finer_regions_only)
+    regions, embeddings, spans, fringe, audio = bed_windows(name)
+    over_turns, over = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert over.count == 3 and der(truth, over_turns) >= 0.2
+
+
 def test_a_given_count_resemblyzer_hears_alone_keeps_its_own_clusters(bed_windows, turns, monkeypatch):
     """Three voices by phone: cut into three at once they miss; counting alone resemblyzer hears three, sure, and is right."""
     from fi_diarization.speakers import clustering
