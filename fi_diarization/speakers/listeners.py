@@ -146,9 +146,9 @@ def _listen_again(
 def _lowest_count(
     audio: np.ndarray, windows: Listened, bounds: tuple[int | None, int, int], first: CountEstimate, threads: int | None
 ) -> Listened:
-    """The lowest count above one that ECAPA hears on the windows or on finer regions (`_fine_spans`), lower still if the pieces (`_pieces`) are sure of it.
+    """The lowest count above one of ECAPA's windows and finer regions; the pieces' where sure and lower.
 
-    Asked where ECAPA's windows hear one voice or are unsure. A voice heard only in short turns needs
+    The finer regions are `_fine_spans`, the pieces `_pieces`. Asked where ECAPA's windows hear one voice or are unsure. A voice heard only in short turns needs
     the finer layouts, but each over-splits in its own way (two people taking short turns through a
     telephone band: the windows 5 at 0.70, the finer regions 6 at 0.78 or 3 at 0.79, the pieces 2
     where the others split), so of the counts above one the lowest is taken, and the pieces', the
@@ -159,20 +159,23 @@ def _lowest_count(
     """
     heard = [windows]
     near = _fine_spans(audio, threads)
-    if 0 < len(near) <= ecapa.MAX_WINDOWS:
-        finer = ecapa.embed_spans(audio, near)
+    if (finer := _heard_on(audio, near)) is not None:
         heard.append((finer, near, *_ecapa_clusters(finer, near, bounds, first)))
     more = [h for h in heard if h[3].count > 1]
     if not more:
         return windows
     lowest = min(more, key=lambda h: h[3].count)
     spans = _pieces(audio)
-    if 0 < len(spans) <= ecapa.MAX_WINDOWS:
-        pieces = ecapa.embed_spans(audio, spans)
+    if (pieces := _heard_on(audio, spans)) is not None:
         labels, counted = _ecapa_clusters(pieces, spans, bounds, first)
         if 1 < counted.count < lowest[3].count and not counted.unsure:
             return pieces, spans, labels, counted
     return lowest
+
+
+def _heard_on(audio: np.ndarray, spans: np.ndarray) -> np.ndarray | None:
+    """ECAPA's embeddings of `spans`; None where there are none or more than `ecapa.MAX_WINDOWS`."""
+    return ecapa.embed_spans(audio, spans) if 0 < len(spans) <= ecapa.MAX_WINDOWS else None
 
 
 def _ecapa_clusters(
@@ -231,9 +234,9 @@ def _given_on_pieces(
     (`make_bed.py --heldout4`), made before it ran, is its test (benchmarks/RESULTS.md).
     """
     spans = _pieces(audio)
-    if not 0 < len(spans) <= ecapa.MAX_WINDOWS:
+    if (pieces := _heard_on(audio, spans)) is None:
         return None
-    return _given_again(audio, ecapa.embed_spans(audio, spans), spans, bounds, fringe)
+    return _given_again(audio, pieces, spans, bounds, fringe)
 
 
 def _given_again(

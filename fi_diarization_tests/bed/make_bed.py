@@ -846,101 +846,99 @@ HELDOUT3 = [
     )
 ]
 
+def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple) -> list[Bed]:
+    """A check set of telephone-band, noisy conversations; short-turn files take `_SHORT_GAPS`, the rest `gaps`.
+
+    Each row: name, language, cast, script, seed, noise colour, SNR (dB), conditions.
+    """
+    return [
+        Bed(f"{prefix}_{name}", language, "check", cast, script, seed,
+            ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
+            gaps=_SHORT_GAPS if "short_turns" in conditions else gaps, telephone=True)
+        for name, language, cast, script, seed, colour, snr, conditions in rows
+    ]
+
+
 # A sixth check set (2026-12-04, fifteenth session), made before ECAPA's cut of finer pieces for a
 # given count (`speakers/listeners.py` `_given_on_pieces`) was run on it: `make_bed.py --heldout4 DIR`,
 # run once. Short turns, the rule's aim, and same-sex telephone pairs, its risk; new seeds and pairings.
-HELDOUT4 = [
-    Bed(f"m_{name}", language, "check", cast, script, seed,
-        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
-        gaps=_SHORT_GAPS if "short_turns" in conditions else (0.2, 0.8), telephone=True)
-    for name, language, cast, script, seed, colour, snr, conditions in (
-        ("women_dita_slt_short", "en", {"doctor": "dita", "patient": "slt"}, EN_WOMEN_SHORT * 2, 901, "white", 12.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_lp_slt_short", "en", {"doctor": "lp", "patient": "slt"}, EN_WOMEN_SHORT, 902, "pink", 10.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_ona_lp_short", "en", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_SHORT * 2, 903, "white", 10.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("men_ked_machac_short", "en", {"doctor": "ked", "patient": "machac"}, EN_WOMEN_SHORT, 904, "pink", 12.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("men_pc_ph_short", "en", {"doctor": "pc", "patient": "ph"}, EN_WOMEN_SHORT * 2, 905, "white", 12.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("women_ona_dita_es_short", "es", {"doctor": "ona", "patient": "dita"}, ES_WOMEN_NOISE, 906, "pink", 12.0,
-         ["short_turns", "same_sex_female"]),
-        ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT * 2, 907, "white", 15.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("mixed_kal_lp_short", "en", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 908, "pink", 10.0,
-         ["short_turns", "backchannels", "mixed_sex"]),
-        ("men_kal_ph_tel", "en", {"doctor": "kal", "patient": "ph"}, EN_MEN, 909, "white", 12.0, ["same_sex_male"]),
-        ("women_lp_dita_tel", "en", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_TEL, 910, "pink", 12.0,
-         ["same_sex_female"]),
-    )
-]
+HELDOUT4 = _telephone_set("m", (0.2, 0.8), (
+    ("women_dita_slt_short", "en", {"doctor": "dita", "patient": "slt"}, EN_WOMEN_SHORT * 2, 901, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_lp_slt_short", "en", {"doctor": "lp", "patient": "slt"}, EN_WOMEN_SHORT, 902, "pink", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_ona_lp_short", "en", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_SHORT * 2, 903, "white", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_ked_machac_short", "en", {"doctor": "ked", "patient": "machac"}, EN_WOMEN_SHORT, 904, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("men_pc_ph_short", "en", {"doctor": "pc", "patient": "ph"}, EN_WOMEN_SHORT * 2, 905, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("women_ona_dita_es_short", "es", {"doctor": "ona", "patient": "dita"}, ES_WOMEN_NOISE, 906, "pink", 12.0,
+     ["short_turns", "same_sex_female"]),
+    ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT * 2, 907, "white", 15.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("mixed_kal_lp_short", "en", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 908, "pink", 10.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("men_kal_ph_tel", "en", {"doctor": "kal", "patient": "ph"}, EN_MEN, 909, "white", 12.0, ["same_sex_male"]),
+    ("women_lp_dita_tel", "en", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_TEL, 910, "pink", 12.0,
+     ["same_sex_female"]),
+))
 
 # A seventh check set (2026-12-05, sixteenth session), made before ECAPA's count on finer pieces for
 # a single unsure voice (`speakers/listeners.py`) was run on it: `make_bed.py --heldout5 DIR`, run once.
 # Its aim, short-turn pairs the stage may hear as one voice, and its risk, noisy telephone
 # monologues it may split; new seeds and pairings.
-HELDOUT5 = [
-    Bed(f"n_{name}", language, "check", cast, script, seed,
-        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
-        gaps=_SHORT_GAPS if "short_turns" in conditions else (0.3, 0.8), telephone=True)
-    for name, language, cast, script, seed, colour, snr, conditions in (
-        ("women_slt_lp_short", "en", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 1001, "pink", 12.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_dita_ona_short", "en", {"doctor": "dita", "patient": "ona"}, EN_WOMEN_SHORT * 2, 1002, "white", 12.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_lp_ona_short", "en", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 1003, "white", 15.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("men_machac_kal_short", "en", {"doctor": "machac", "patient": "kal"}, EN_WOMEN_SHORT * 2, 1004, "pink", 12.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("men_ph_ked_short", "en", {"doctor": "ph", "patient": "ked"}, EN_WOMEN_SHORT, 1005, "white", 10.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("mixed_slt_pc_short", "en", {"doctor": "slt", "patient": "pc"}, EN_WOMEN_SHORT, 1006, "pink", 12.0,
-         ["short_turns", "backchannels", "mixed_sex"]),
-        ("mono_kal_tel", "en", {"doctor": "kal"}, _mono(EN_MONO[3:21], "doctor"), 1007, "white", 12.0, ["monologue"]),
-        ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[10:28], "doctor"), 1008, "pink", 10.0, ["monologue"]),
-        ("mono_dita_es_tel", "es", {"doctor": "dita"}, _mono(ES_MONO * 2, "doctor"), 1009, "white", 12.0,
-         ["monologue"]),
-        ("mono_ked_tel", "en", {"doctor": "ked"}, _mono(EN_MONO[12:30], "doctor"), 1010, "pink", 12.0, ["monologue"]),
-        ("mono_pc_tel", "en", {"doctor": "pc"}, _mono(EN_MONO[20:38], "doctor"), 1011, "white", 10.0, ["monologue"]),
-        ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[:18], "doctor"), 1012, "pink", 12.0, ["monologue"]),
-    )
-]
+HELDOUT5 = _telephone_set("n", (0.3, 0.8), (
+    ("women_slt_lp_short", "en", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 1001, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_dita_ona_short", "en", {"doctor": "dita", "patient": "ona"}, EN_WOMEN_SHORT * 2, 1002, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_lp_ona_short", "en", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 1003, "white", 15.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_machac_kal_short", "en", {"doctor": "machac", "patient": "kal"}, EN_WOMEN_SHORT * 2, 1004, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("men_ph_ked_short", "en", {"doctor": "ph", "patient": "ked"}, EN_WOMEN_SHORT, 1005, "white", 10.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("mixed_slt_pc_short", "en", {"doctor": "slt", "patient": "pc"}, EN_WOMEN_SHORT, 1006, "pink", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mono_kal_tel", "en", {"doctor": "kal"}, _mono(EN_MONO[3:21], "doctor"), 1007, "white", 12.0, ["monologue"]),
+    ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[10:28], "doctor"), 1008, "pink", 10.0, ["monologue"]),
+    ("mono_dita_es_tel", "es", {"doctor": "dita"}, _mono(ES_MONO * 2, "doctor"), 1009, "white", 12.0,
+     ["monologue"]),
+    ("mono_ked_tel", "en", {"doctor": "ked"}, _mono(EN_MONO[12:30], "doctor"), 1010, "pink", 12.0, ["monologue"]),
+    ("mono_pc_tel", "en", {"doctor": "pc"}, _mono(EN_MONO[20:38], "doctor"), 1011, "white", 10.0, ["monologue"]),
+    ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[:18], "doctor"), 1012, "pink", 12.0, ["monologue"]),
+))
 
 # An eighth check set (2026-12-05, sixteenth session), made after the seventh had been used to find
 # why short-turn pairs were over-counted and before ECAPA's count from three layouts
 # (`speakers/listeners.py` `_lowest_count`) ran on it: `make_bed.py --heldout6 DIR`, run once. Its aim,
 # short-turn pairs, and its risk, three and four voices heard as fewer; new seeds and pairings.
-HELDOUT6 = [
-    Bed(f"p_{name}", language, "check", cast, script, seed,
-        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions], noise=(colour, snr),
-        gaps=_SHORT_GAPS if "short_turns" in conditions else (0.2, 0.8), telephone=True)
-    for name, language, cast, script, seed, colour, snr, conditions in (
-        ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT, 1101, "pink", 10.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_lp_dita_short", "en", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_SHORT * 2, 1102, "white", 12.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("women_slt_dita_short", "en", {"doctor": "slt", "patient": "dita"}, EN_WOMEN_SHORT, 1103, "white", 15.0,
-         ["short_turns", "backchannels", "same_sex_female"]),
-        ("men_kal_pc_short", "en", {"doctor": "kal", "patient": "pc"}, EN_WOMEN_SHORT * 2, 1104, "pink", 12.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("men_machac_ked_short", "en", {"doctor": "machac", "patient": "ked"}, EN_WOMEN_SHORT, 1105, "white", 12.0,
-         ["short_turns", "backchannels", "same_sex_male"]),
-        ("women_dita_lp_es_short", "es", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 1106, "pink", 12.0,
-         ["short_turns", "same_sex_female"]),
-        ("3spk_slt_ph_lp_tel", "en", {"doctor": "slt", "patient": "ph", "companion": "lp"}, EN_3SPK, 1107, "white",
-         12.0, []),
-        ("3spk_kal_dita_ked_tel", "en", {"doctor": "kal", "patient": "dita", "companion": "ked"}, EN_3SPK, 1108,
-         "pink", 12.0, []),
-        ("3spk_ona_pc_dita_es_tel", "es", {"doctor": "ona", "patient": "pc", "companion": "dita"}, ES_3SPK, 1109,
-         "white", 15.0, []),
-        ("4spk_ked_ona_machac_slt_tel", "en", {"doctor": "ked", "nurse": "ona", "patient": "machac",
-                                              "companion": "slt"}, EN_4SPK, 1110, "pink", 15.0, []),
-        ("men_pc_kal_tel", "en", {"doctor": "pc", "patient": "kal"}, EN_MEN, 1111, "white", 12.0, ["same_sex_male"]),
-        ("women_ona_lp_tel", "en", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_TEL, 1112, "pink", 12.0,
-         ["same_sex_female"]),
-    )
-]
+HELDOUT6 = _telephone_set("p", (0.2, 0.8), (
+    ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT, 1101, "pink", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_lp_dita_short", "en", {"doctor": "lp", "patient": "dita"}, EN_WOMEN_SHORT * 2, 1102, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_slt_dita_short", "en", {"doctor": "slt", "patient": "dita"}, EN_WOMEN_SHORT, 1103, "white", 15.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_kal_pc_short", "en", {"doctor": "kal", "patient": "pc"}, EN_WOMEN_SHORT * 2, 1104, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("men_machac_ked_short", "en", {"doctor": "machac", "patient": "ked"}, EN_WOMEN_SHORT, 1105, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("women_dita_lp_es_short", "es", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 1106, "pink", 12.0,
+     ["short_turns", "same_sex_female"]),
+    ("3spk_slt_ph_lp_tel", "en", {"doctor": "slt", "patient": "ph", "companion": "lp"}, EN_3SPK, 1107, "white",
+     12.0, []),
+    ("3spk_kal_dita_ked_tel", "en", {"doctor": "kal", "patient": "dita", "companion": "ked"}, EN_3SPK, 1108,
+     "pink", 12.0, []),
+    ("3spk_ona_pc_dita_es_tel", "es", {"doctor": "ona", "patient": "pc", "companion": "dita"}, ES_3SPK, 1109,
+     "white", 15.0, []),
+    ("4spk_ked_ona_machac_slt_tel", "en", {"doctor": "ked", "nurse": "ona", "patient": "machac",
+                                          "companion": "slt"}, EN_4SPK, 1110, "pink", 15.0, []),
+    ("men_pc_kal_tel", "en", {"doctor": "pc", "patient": "kal"}, EN_MEN, 1111, "white", 12.0, ["same_sex_male"]),
+    ("women_ona_lp_tel", "en", {"doctor": "ona", "patient": "lp"}, EN_WOMEN_TEL, 1112, "pink", 12.0,
+     ["same_sex_female"]),
+))
 
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
