@@ -137,7 +137,8 @@ def _listen_again(
     embeddings = ecapa.embed_spans(audio, spans) if heard is None else heard
     labels, second = _ecapa_clusters(embeddings, spans, bounds, first)
     if fine and (second.count == 1 or second.unsure):
-        embeddings, spans, labels, second = _lowest_count(audio, (embeddings, spans, labels, second), bounds, first, threads)
+        listened = (embeddings, spans, labels, second)
+        embeddings, spans, labels, second = _lowest_count(audio, listened, bounds, first, threads)
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
     return embeddings, spans, labels, second
@@ -148,9 +149,9 @@ def _lowest_count(
 ) -> Listened:
     """The lowest count above one of ECAPA's windows and finer regions; the pieces' where sure and lower.
 
-    The finer regions are `_fine_spans`, the pieces `_pieces`. Asked where ECAPA's windows hear one voice or are unsure. A voice heard only in short turns needs
-    the finer layouts, but each over-splits in its own way (two people taking short turns through a
-    telephone band: the windows 5 at 0.70, the finer regions 6 at 0.78 or 3 at 0.79, the pieces 2
+    The finer regions are `_fine_spans`, the pieces `_pieces`. Asked where ECAPA's windows hear one
+    voice or are unsure. A voice heard only in short turns needs the finer layouts, but each
+    over-splits in its own way (two people taking short turns through a telephone band: the windows 5 at 0.70, the finer regions 6 at 0.78 or 3 at 0.79, the pieces 2
     where the others split), so of the counts above one the lowest is taken, and the pieces', the
     layout that splits one voice most (monologues heard as 2-3, all unsure), only where they are sure.
     Over the eight sets (106 files; the seventh showed the over-counts, the eighth was made after
