@@ -150,13 +150,13 @@ def _lowest_count(
     """The lowest count above one of ECAPA's windows and finer regions; the pieces' where sure and lower.
 
     The finer regions are `_fine_spans`, the pieces `_pieces`. Asked where ECAPA's windows hear one
-    voice or are unsure. A voice heard only in short turns needs the finer layouts, but each
-    over-splits in its own way (two people taking short turns through a telephone band: the windows 5 at 0.70, the finer regions 6 at 0.78 or 3 at 0.79, the pieces 2
-    where the others split), so of the counts above one the lowest is taken, and the pieces', the
-    layout that splits one voice most (monologues heard as 2-3, all unsure), only where they are sure.
-    Over the eight sets (106 files; the seventh showed the over-counts, the eighth was made after
-    the rule) counts right 86 -> 93, none lost (benchmarks/RESULTS.md, "Short turns counted on three
-    layouts").
+    voice or are unsure. A voice heard only in short turns needs the finer layouts, but each over-splits
+    in its own way (two people taking short turns through a telephone band: the windows 5 at 0.70, the
+    finer regions 6 at 0.78 or 3 at 0.79, the pieces 2 where the others split), so of the counts above
+    one the lowest is taken, and the pieces', the layout that splits one voice most (monologues heard as
+    2-3, all unsure), only where they are sure. Over the eight sets (106 files; the seventh showed the
+    over-counts, the eighth was made after the rule) counts right 86 -> 93, none lost
+    (benchmarks/RESULTS.md, "Short turns counted on three layouts").
     """
     heard = [windows]
     near = _fine_spans(audio, threads)
