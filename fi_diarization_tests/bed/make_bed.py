@@ -809,42 +809,6 @@ HELDOUT2 = [
         telephone=True),
 ]
 
-# A fifth check set (2026-12-04, eleventh session), made before ECAPA's listen on finer regions
-# (`speakers/listeners.py` `_FINE_VAD`) was run on any check file: `make_bed.py --heldout3 DIR`, run
-# once. Short turns (the rule's aim) and one-voice files with short pauses (its risk: a monologue cut
-# into phrases must stay one voice); new seeds and pairings.
-HELDOUT3 = [
-    Bed("k_women_slt_lp_short", "en", "check", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 801,
-        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "backchannels", "same_sex_female"],
-        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_women_ona_dita_short", "en", "check", {"doctor": "ona", "patient": "dita"}, EN_WOMEN_SHORT * 2, 802,
-        ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "backchannels", "same_sex_female"],
-        noise=("pink", 10.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_women_lp_ona_short", "en", "check", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 803,
-        ["telephone_300_3400Hz", "white_noise_snr15dB", "short_turns", "backchannels", "same_sex_female"],
-        noise=("white", 15.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_men_kal_machac_short", "en", "check", {"doctor": "kal", "patient": "machac"}, EN_WOMEN_SHORT * 2, 804,
-        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "backchannels", "same_sex_male"],
-        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_mixed_ked_dita_short", "en", "check", {"doctor": "ked", "patient": "dita"}, EN_WOMEN_SHORT * 2, 805,
-        ["telephone_300_3400Hz", "pink_noise_snr12dB", "short_turns", "backchannels", "mixed_sex"],
-        noise=("pink", 12.0), gaps=_SHORT_GAPS, telephone=True),
-    Bed("k_women_dita_lp_es_short", "es", "check", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 806,
-        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "same_sex_female"],
-        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
-] + [
-    Bed(f"k_mono_{voice}_phrases", language, "check", {"doctor": voice.removesuffix("_es")},
-        _mono([t[1] for t in lines * 2], "doctor"), seed,
-        ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", "monologue"], noise=(colour, snr), gaps=_SHORT_GAPS,
-        telephone=True)
-    for voice, language, lines, seed, colour, snr in (
-        ("slt", "en", EN_WOMEN_SHORT, 807, "white", 12.0),
-        ("dita", "en", EN_WOMEN_SHORT, 808, "pink", 10.0),
-        ("ked", "en", EN_WOMEN_SHORT, 809, "white", 10.0),
-        ("ona_es", "es", ES_WOMEN_NOISE, 810, "white", 12.0),
-        ("lp", "en", EN_WOMEN_SHORT, 811, "pink", 12.0),
-    )
-]
 
 def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple) -> list[Bed]:
     """A check set of telephone-band, noisy conversations; short-turn files take `_SHORT_GAPS`, the rest `gaps`.
@@ -858,6 +822,34 @@ def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple) -> list[
         for name, language, cast, script, seed, colour, snr, conditions in rows
     ]
 
+
+# A fifth check set (2026-12-04, eleventh session), made before ECAPA's listen on finer regions
+# (`speakers/listeners.py` `_FINE_VAD`) was run on any check file: `make_bed.py --heldout3 DIR`, run
+# once. Short turns (the rule's aim) and one-voice files with short pauses (its risk: a monologue cut
+# into phrases must stay one voice); new seeds and pairings.
+HELDOUT3 = _telephone_set("k", _SHORT_GAPS, (
+    ("women_slt_lp_short", "en", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 801, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_ona_dita_short", "en", {"doctor": "ona", "patient": "dita"}, EN_WOMEN_SHORT * 2, 802, "pink", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_lp_ona_short", "en", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 803, "white", 15.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_kal_machac_short", "en", {"doctor": "kal", "patient": "machac"}, EN_WOMEN_SHORT * 2, 804, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("mixed_ked_dita_short", "en", {"doctor": "ked", "patient": "dita"}, EN_WOMEN_SHORT * 2, 805, "pink", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("women_dita_lp_es_short", "es", {"doctor": "dita", "patient": "lp"}, ES_WOMEN_NOISE, 806, "white", 12.0,
+     ["short_turns", "same_sex_female"]),
+    *((f"mono_{voice}_phrases", language, {"doctor": voice.removesuffix("_es")},
+       _mono([t[1] for t in lines * 2], "doctor"), seed, colour, snr, ["monologue"])
+      for voice, language, lines, seed, colour, snr in (
+          ("slt", "en", EN_WOMEN_SHORT, 807, "white", 12.0),
+          ("dita", "en", EN_WOMEN_SHORT, 808, "pink", 10.0),
+          ("ked", "en", EN_WOMEN_SHORT, 809, "white", 10.0),
+          ("ona_es", "es", ES_WOMEN_NOISE, 810, "white", 12.0),
+          ("lp", "en", EN_WOMEN_SHORT, 811, "pink", 12.0),
+      )),
+))
 
 # A sixth check set (2026-12-04, fifteenth session), made before ECAPA's cut of finer pieces for a
 # given count (`speakers/listeners.py` `_given_on_pieces`) was run on it: `make_bed.py --heldout4 DIR`,
