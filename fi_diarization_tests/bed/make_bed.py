@@ -17,6 +17,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout4 DIR  # a sixth check set, run once (HELDOUT4)
     python fi_diarization_tests/bed/make_bed.py --heldout5 DIR  # a seventh check set, run once (HELDOUT5)
     python fi_diarization_tests/bed/make_bed.py --heldout6 DIR  # an eighth check set, run once (HELDOUT6)
+    python fi_diarization_tests/bed/make_bed.py --heldout7 DIR  # a ninth check set, run once (HELDOUT7)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -932,6 +933,34 @@ HELDOUT6 = _telephone_set("p", (0.2, 0.8), (
      ["same_sex_female"]),
 ))
 
+# A ninth check set (2026-12-05, eighteenth session), made before ECAPA's pieces were let count a voice
+# the other layouts hear alone (`speakers/listeners.py` `_lowest_count`, `_PIECES_ALONE`) and run once on
+# it: `make_bed.py --heldout7 DIR`. Its risk, noisy telephone monologues (long sentences and short
+# phrases) split in two, and its aim, short-turn pairs heard as one voice; new seeds and pairings.
+HELDOUT7 = _telephone_set("q", (0.3, 0.8), (
+    ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT * 2, 1201, "white", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("women_dita_lp_short", "en", {"doctor": "dita", "patient": "lp"}, EN_WOMEN_SHORT * 2, 1202, "pink", 10.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("mixed_pc_ona_short", "en", {"doctor": "pc", "patient": "ona"}, EN_WOMEN_SHORT, 1203, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("men_ked_kal_short", "en", {"doctor": "ked", "patient": "kal"}, EN_WOMEN_SHORT * 2, 1204, "pink", 10.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("mono_machac_tel", "en", {"doctor": "machac"}, _mono(EN_MONO[5:23], "doctor"), 1205, "pink", 12.0,
+     ["monologue"]),
+    ("mono_ph_tel", "en", {"doctor": "ph"}, _mono(EN_MONO[15:33], "doctor"), 1206, "white", 10.0, ["monologue"]),
+    ("mono_ona_tel", "en", {"doctor": "ona"}, _mono(EN_MONO[8:26], "doctor"), 1207, "pink", 10.0, ["monologue"]),
+    ("mono_ked_tel", "en", {"doctor": "ked"}, _mono(EN_MONO[:18], "doctor"), 1208, "white", 12.0, ["monologue"]),
+    *((f"mono_{voice}_phrases", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"), seed,
+       colour, snr, ["monologue"])
+      for voice, seed, colour, snr in (
+          ("kal", 1209, "pink", 12.0),
+          ("slt", 1210, "white", 10.0),
+          ("pc", 1211, "pink", 10.0),
+          ("dita", 1212, "white", 12.0),
+      )),
+))
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1126,6 +1155,7 @@ def main(argv: list[str]) -> int:
         "--extra": EXTRA, "--heldout": HELDOUT, "--heldout2": HELDOUT2, "--heldout3": HELDOUT3, "--heldout4": HELDOUT4,
         "--heldout5": HELDOUT5,
         "--heldout6": HELDOUT6,
+        "--heldout7": HELDOUT7,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
