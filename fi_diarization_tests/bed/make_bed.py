@@ -933,10 +933,11 @@ HELDOUT6 = _telephone_set("p", (0.2, 0.8), (
      ["same_sex_female"]),
 ))
 
-# A ninth check set (2026-12-05, eighteenth session), made before ECAPA's pieces were let count a voice
-# the other layouts hear alone (`speakers/listeners.py` `_lowest_count`, `_PIECES_ALONE`) and run once on
-# it: `make_bed.py --heldout7 DIR`. Its risk, noisy telephone monologues (long sentences and short
-# phrases) split in two, and its aim, short-turn pairs heard as one voice; new seeds and pairings.
+# A ninth check set (2026-12-05, eighteenth session): `make_bed.py --heldout7 DIR`, made before any code
+# ran on it, to check a pieces' count for a voice ECAPA's other layouts hear alone (`speakers/listeners.py`
+# `_lowest_count`; on branch wip-pieces-alone, not merged). Its risk, noisy telephone monologues (long
+# sentences and short phrases) split apart, and its aim, short-turn pairs heard as one voice; new seeds
+# and pairings. The code of fc5a916 counted 7 of its 12 right: phrase monologues came out as 3-7 voices.
 HELDOUT7 = _telephone_set("q", (0.3, 0.8), (
     ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT * 2, 1201, "white", 10.0,
      ["short_turns", "backchannels", "same_sex_female"]),
