@@ -696,6 +696,12 @@ BEDS = [
     Bed("en_mixed_2spk_short_tel", "en", "check", {"doctor": "slt", "patient": "pc"}, EN_WOMEN_SHORT, 1006,
         ["telephone_300_3400Hz", "pink_noise_snr12dB", "short_turns", "backchannels", "mixed_sex"],
         noise=("pink", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    # Moved here from HELDOUT4 (m_mixed_kal_lp_short, the same seed and audio; 2026-12-05): a man and a
+    # woman taking short turns by phone that both listeners hear as one unsure voice, once the pieces'
+    # count recovered en_women_2spk_short2 (`listeners._PIECES_ALONE`); the LLM's count recovers it.
+    Bed("en_mixed_2spk_short_tel2", "en", "check", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 908,
+        ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "backchannels", "mixed_sex"],
+        noise=("pink", 10.0), gaps=_SHORT_GAPS, telephone=True),
 ]
 
 
