@@ -37,8 +37,9 @@ _FINE_VAD = VadSettings(min_silence_ms=120, speech_pad_ms=30)
 _CHECK_BELOW = 0.96
 # Where ECAPA's windows and finer regions both hear one voice, the pieces' count above one stands only
 # this sure (`_lowest_count`): a voice heard in backchannels alone was heard as two at 0.96, while
-# the pieces heard noisy telephone monologues as two at 0.53 and 0.77 (benchmarks/RESULTS.md,
-# "A voice the pieces alone hear").
+# the pieces heard noisy telephone monologues as two at 0.53 and 0.77; on two check sets made before
+# it ran, such counts were at most 0.72 sure, and nothing changed (benchmarks/RESULTS.md, "Sayings
+# repeated to the sample, and a voice the pieces alone hear").
 _PIECES_ALONE = 0.9
 
 
