@@ -208,6 +208,22 @@ def test_short_turns_are_counted_as_the_lowest_count_above_one_of_ecapas_layouts
     assert over.count == 3 and der(truth, over_turns) >= 0.2
 
 
+def test_ecapa_counts_no_more_voices_than_resemblyzer_was_unsure_between(bed_windows, turns, monkeypatch):
+    """Two men taking short turns by phone: resemblyzer is unsure between one and two, ECAPA hears three; two stand."""
+    from fi_diarization.speakers import listeners
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    name = "en_men_2spk_short_tel"
+    truth = BED[name]["segments"]
+    found_turns, found = turns(name)
+    assert (found.count, found.encoder, found.alternative) == (2, "ecapa", 1) and found.unsure
+    assert der(truth, found_turns) <= 0.05
+    monkeypatch.setattr(listeners, "_most_heard", lambda *a: math.inf)
+    regions, embeddings, spans, fringe, audio = bed_windows(name)
+    _, over = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert over.count == 3 and not over.unsure
+
+
 def test_a_given_count_resemblyzer_hears_alone_keeps_its_own_clusters(bed_windows, turns, monkeypatch):
     """Three voices by phone: cut into three at once they miss; counting alone resemblyzer hears three, sure, and is right."""
     from fi_diarization.speakers import clustering

@@ -17,6 +17,7 @@ __all__ = [
     "CountEstimate",
     "cluster_speakers",
     "closest_separation",
+    "cosine_distance",
     "merge_short_clusters",
     "second_opinion",
     "relabel_by_first_appearance",
@@ -181,7 +182,7 @@ def _initial(steady: np.ndarray, low: int, high: int) -> np.ndarray:
     return spectral_labels(steady, max(2, low), high)
 
 
-def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     """The cosine distance between the centroids of two sets of windows."""
     x, y = a.mean(axis=0), b.mean(axis=0)
     return 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
@@ -215,7 +216,7 @@ def _self_split_scales(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) 
         halves = spectral_labels(steady[members], 2, 2)
         if halves.min() == halves.max():
             continue
-        distance = _cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
+        distance = cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
         scales.append(distance * math.sqrt(len(members)) / 2)
     return scales
 
@@ -236,7 +237,7 @@ def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: floa
 
 def _ratio(a: np.ndarray, b: np.ndarray, noise: float, b_count: int | None = None) -> float:
     """`_separation` of two sets of windows; `b_count` when `b` repeats some of its windows."""
-    return _cosine_distance(a, b) / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
+    return cosine_distance(a, b) / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
 
 
 def _estimate(

@@ -702,6 +702,12 @@ BEDS = [
     Bed("en_mixed_2spk_short_tel2", "en", "check", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 908,
         ["telephone_300_3400Hz", "pink_noise_snr10dB", "short_turns", "backchannels", "mixed_sex"],
         noise=("pink", 10.0), gaps=_SHORT_GAPS, telephone=True),
+    # Moved here from HELDOUT6 (p_men_machac_ked_short, the same seed and audio; 2026-12-05): two men
+    # taking short turns by phone, whom resemblyzer heard as one or two and ECAPA as three, sure
+    # (`listeners._most_heard`).
+    Bed("en_men_2spk_short_tel", "en", "check", {"doctor": "machac", "patient": "ked"}, EN_WOMEN_SHORT, 1105,
+        ["telephone_300_3400Hz", "white_noise_snr12dB", "short_turns", "backchannels", "same_sex_male"],
+        noise=("white", 12.0), gaps=_SHORT_GAPS, telephone=True),
 ]
 
 
