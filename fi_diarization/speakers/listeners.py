@@ -139,9 +139,9 @@ def _listen_again(
     lower confidence stands. Where ECAPA too hears one voice, or is unsure, and `fine`, it listens
     again on finer layouts (`_lowest_count`): a voice heard almost only in short turns and
     backchannels had no window of its own before. A count above both of the counts resemblyzer was
-    unsure between is brought down to the higher (`_most_heard`). `heard`: ECAPA's embeddings of `spans`, where they
-    were made already. The fringe is left to the callers that keep the answer (`_fringe_by_ecapa`):
-    two of them often drop it.
+    unsure between is brought down to the higher (`_most_heard`). `heard`: ECAPA's embeddings of
+    `spans`, where they were made already. The fringe is left to the callers that keep the answer
+    (`_fringe_by_ecapa`): two of them often drop it.
     """
     embeddings = ecapa.embed_spans(audio, spans) if heard is None else heard
     labels, second = _ecapa_clusters(embeddings, spans, bounds, first)
@@ -161,8 +161,8 @@ def _listen_again(
 def _most_heard(bounds: tuple[int | None, int, int], first: CountEstimate) -> float:
     """The higher of the two counts resemblyzer was unsure between (`first`); no limit where it named one.
 
-    ECAPA's count above both was wrong on all 11 files of the bed and ten sets where it came (short-
-    turn pairs heard as 3-6, phrase monologues as 3-7): its layouts split a voice by what it says.
+    ECAPA's count above both was wrong on all 11 files of the bed and ten sets where it came
+    (short-turn pairs heard as 3-6, phrase monologues as 3-7): its layouts split a voice by what it says.
     Such a count is brought down to this one by merging ECAPA's closest clusters (`_merged_down`;
     clustering again into that many broke the turns of two pairs, 1.5 -> 16.2 %, 3.5 -> 11.5 %), and
     stays unsure (resemblyzer's confidence, the other count named). Over 132 files counts right
