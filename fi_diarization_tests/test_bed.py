@@ -242,6 +242,26 @@ def test_a_given_count_resemblyzer_hears_alone_keeps_its_own_clusters(bed_window
     assert der(truth, cut, skip_overlap=True) >= 0.2
 
 
+def test_a_given_count_resemblyzer_is_sure_against_is_heard_by_ecapa(bed_windows, turns, monkeypatch):
+    """Two women taking short turns by phone: resemblyzer alone hears one, sure; told two, ECAPA's cut finds lp."""
+    from fi_diarization.speakers import listeners
+    from fi_diarization.speakers.turns import turns_from_windows
+
+    name = "en_women_2spk_short3"
+    truth = BED[name]["segments"]
+    regions, embeddings, spans, fringe, audio = bed_windows(name)
+    probe = listeners.resemblyzer_cuts(audio, regions, None)
+    _, alone = listeners.cluster_windows(embeddings, spans, (None, 1, 8), probe, listeners.SEPARATION_THRESHOLD)
+    assert alone.count == 1 and not alone.unsure
+    given, estimate = turns(name, 2)
+    assert (estimate.count, estimate.source, estimate.encoder) == (2, "given", "ecapa")
+    assert der(truth, given) <= 0.05
+    # Without ECAPA resemblyzer's cut into two stands, and misses lp.
+    monkeypatch.setattr(listeners.ecapa, "available", lambda: False)
+    cut, _ = turns_from_windows(regions, embeddings, spans, 2, fringe=fringe, audio=audio)
+    assert der(truth, cut) >= 0.2
+
+
 def test_a_given_count_heard_only_in_backchannels_is_cut_from_finer_pieces(bed_windows, turns, monkeypatch):
     """ona + lp, lp almost only in backchannels: ECAPA's windows miss her; its cut of the finer pieces hears her."""
     from fi_diarization.speakers import listeners
