@@ -17,7 +17,7 @@ __all__ = [
     "CountEstimate",
     "cluster_speakers",
     "closest_separation",
-    "cosine_distance",
+    "merge_closest",
     "merge_short_clusters",
     "second_opinion",
     "relabel_by_first_appearance",
@@ -182,10 +182,22 @@ def _initial(steady: np.ndarray, low: int, high: int) -> np.ndarray:
     return spectral_labels(steady, max(2, low), high)
 
 
-def cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
+def _cosine_distance(a: np.ndarray, b: np.ndarray) -> float:
     """The cosine distance between the centroids of two sets of windows."""
     x, y = a.mean(axis=0), b.mean(axis=0)
     return 1.0 - float(x @ y / (np.linalg.norm(x) * np.linalg.norm(y)))
+
+
+def merge_closest(embeddings: np.ndarray, labels: np.ndarray, count: int) -> np.ndarray:
+    """`labels` with the two clusters whose centroids stand closest merged, until `count` are left (0..count-1)."""
+    labels = labels.copy()
+    while len(keys := np.unique(labels)) > count:
+        _, i, j = min(
+            (_cosine_distance(embeddings[labels == a], embeddings[labels == b]), a, b)
+            for a, b in itertools.combinations(keys, 2)
+        )
+        labels[labels == j] = i
+    return np.unique(labels, return_inverse=True)[1]
 
 
 def _noise_scale(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray, full: np.ndarray | None = None) -> float:
@@ -216,7 +228,7 @@ def _self_split_scales(raw: np.ndarray, steady: np.ndarray, labels: np.ndarray) 
         halves = spectral_labels(steady[members], 2, 2)
         if halves.min() == halves.max():
             continue
-        distance = cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
+        distance = _cosine_distance(raw[members[halves == 0]], raw[members[halves == 1]])
         scales.append(distance * math.sqrt(len(members)) / 2)
     return scales
 
@@ -237,7 +249,7 @@ def _separation(raw: np.ndarray, labels: np.ndarray, i: int, j: int, noise: floa
 
 def _ratio(a: np.ndarray, b: np.ndarray, noise: float, b_count: int | None = None) -> float:
     """`_separation` of two sets of windows; `b_count` when `b` repeats some of its windows."""
-    return cosine_distance(a, b) / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
+    return _cosine_distance(a, b) / (noise * math.sqrt(1 / len(a) + 1 / (b_count or len(b))))
 
 
 def _estimate(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from .clustering import (
     NoDip,
     closest_separation,
     cluster_speakers,
-    cosine_distance,
+    merge_closest,
     merge_short_clusters,
 )
 from ..audio.samples import VadSettings, voiced_regions
@@ -148,42 +147,32 @@ def _listen_again(
     if fine and (second.count == 1 or second.unsure):
         listened = (embeddings, spans, labels, second)
         embeddings, spans, labels, second = _lowest_count(audio, listened, bounds, first, threads)
-    if second.count > (most := _most_heard(bounds, first)):
-        labels = _merged_down(embeddings, labels, most)
+    if second.count > (most := _most_heard(first)):
+        labels = merge_closest(embeddings, labels, most)
         second = dataclasses.replace(
-            second, count=most, confidence=first.confidence, alternative=min(first.count, first.alternative), separation=None
+            second,
+            count=most,
+            confidence=first.confidence,
+            alternative=min(first.count, first.alternative),
+            separation=None,  # no decision of ECAPA's drew this count
         )
     if second.count == first.count and first.confidence < second.confidence:
         second = dataclasses.replace(second, confidence=first.confidence, alternative=first.alternative)
     return embeddings, spans, labels, second
 
 
-def _most_heard(bounds: tuple[int | None, int, int], first: CountEstimate) -> float:
+def _most_heard(first: CountEstimate) -> float:
     """The higher of the two counts resemblyzer was unsure between (`first`); no limit where it named one.
 
     ECAPA's count above both was wrong on all 11 files of the bed and ten sets where it came
     (short-turn pairs heard as 3-6, phrase monologues as 3-7): its layouts split a voice by what it says.
-    Such a count is brought down to this one by merging ECAPA's closest clusters (`_merged_down`;
+    Such a count is brought down to this one by merging ECAPA's closest clusters (`merge_closest`;
     clustering again into that many broke the turns of two pairs, 1.5 -> 16.2 %, 3.5 -> 11.5 %), and
     stays unsure (resemblyzer's confidence, the other count named). Over 132 files counts right
     109 -> 113, DER estimated lower on all 11 (benchmarks/RESULTS.md, "ECAPA's count within
     resemblyzer's two").
     """
-    if bounds[0] is not None or first.alternative is None:
-        return math.inf
-    return max(first.count, first.alternative)
-
-
-def _merged_down(embeddings: np.ndarray, labels: np.ndarray, most: int) -> np.ndarray:
-    """`labels` with the two clusters whose centroids stand closest merged, until `most` are left (0..most-1)."""
-    labels = labels.copy()
-    while len(keys := np.unique(labels)) > most:
-        _, i, j = min(
-            (cosine_distance(embeddings[labels == a], embeddings[labels == b]), a, b)
-            for a, b in itertools.combinations(keys, 2)
-        )
-        labels[labels == j] = i
-    return np.unique(labels, return_inverse=True)[1]
+    return math.inf if first.alternative is None else max(first.count, first.alternative)
 
 
 def _lowest_count(
@@ -409,8 +398,8 @@ def _given(
     benchmarks/RESULTS.md "A given count that resemblyzer hears too"). Elsewhere ECAPA is asked
     (`_given_again`, `_counted_as_given`, `_given_on_pieces`), where resemblyzer is sure of another
     count too: on the 14 files of the bed and ten sets where it was, a voice heard mostly in short
-    turns, DER given <= 5 % on 3 -> 9 (43.7 -> 0.5 %, 34.8 -> 0.0 %; one 0.0 -> 2.0 %; benchmarks/RESULTS.md,
-    "A given count resemblyzer is sure against").
+    turns, DER given <= 5 % on 3 -> 9 (43.7 -> 0.5 %, 34.8 -> 0.0 %; one 0.0 -> 2.0 %;
+    benchmarks/RESULTS.md, "A given count resemblyzer is sure against").
     """
     num_speakers, min_speakers, max_speakers = bounds
     alone = (None, min_speakers, max(max_speakers, num_speakers))

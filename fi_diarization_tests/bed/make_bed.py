@@ -957,6 +957,13 @@ HELDOUT6 = _telephone_set("p", (0.2, 0.8), (
      ["same_sex_female"]),
 ))
 
+def _phrase_monologues(rows: tuple) -> list[tuple]:
+    """`_telephone_set` rows of one voice saying the short-turn script's lines twice over (voice, seed, colour, SNR)."""
+    lines = _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor")
+    return [(f"mono_{voice}_phrases", "en", {"doctor": voice}, lines, seed, colour, snr, ["monologue"])
+            for voice, seed, colour, snr in rows]
+
+
 # A ninth check set (2026-12-05, eighteenth session): `make_bed.py --heldout7 DIR`, made before any code
 # ran on it, to check a pieces' count for a voice ECAPA's other layouts hear alone (`speakers/listeners.py`
 # `_lowest_count`; on branch wip-pieces-alone, not merged). Its risk, noisy telephone monologues (long
@@ -976,14 +983,12 @@ HELDOUT7 = _telephone_set("q", (0.3, 0.8), (
     ("mono_ph_tel", "en", {"doctor": "ph"}, _mono(EN_MONO[15:33], "doctor"), 1206, "white", 10.0, ["monologue"]),
     ("mono_ona_tel", "en", {"doctor": "ona"}, _mono(EN_MONO[8:26], "doctor"), 1207, "pink", 10.0, ["monologue"]),
     ("mono_ked_tel", "en", {"doctor": "ked"}, _mono(EN_MONO[:18], "doctor"), 1208, "white", 12.0, ["monologue"]),
-    *((f"mono_{voice}_phrases", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"), seed,
-       colour, snr, ["monologue"])
-      for voice, seed, colour, snr in (
-          ("kal", 1209, "pink", 12.0),
-          ("slt", 1210, "white", 10.0),
-          ("pc", 1211, "pink", 10.0),
-          ("dita", 1212, "white", 12.0),
-      )),
+    *_phrase_monologues((
+        ("kal", 1209, "pink", 12.0),
+        ("slt", 1210, "white", 10.0),
+        ("pc", 1211, "pink", 10.0),
+        ("dita", 1212, "white", 12.0),
+    )),
 ))
 
 # A tenth check set (2026-12-05, nineteenth session): `make_bed.py --heldout8 DIR`, made before any code
@@ -1003,16 +1008,14 @@ HELDOUT8 = _telephone_set("r", (0.3, 0.8), (
     ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[10:28], "doctor"), 1306, "pink", 10.0, ["monologue"]),
     ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[12:30], "doctor"), 1307, "white", 10.0, ["monologue"]),
     ("mono_pc_tel", "en", {"doctor": "pc"}, _mono(EN_MONO[:18], "doctor"), 1308, "pink", 12.0, ["monologue"]),
-    *((f"mono_{voice}_phrases", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT * 2], "doctor"), seed,
-       colour, snr, ["monologue"])
-      for voice, seed, colour, snr in (
-          ("ked", 1309, "pink", 12.0),
-          ("ona", 1310, "white", 10.0),
-          ("pc", 1311, "white", 12.0),
-          ("lp", 1312, "pink", 10.0),
-          ("dita", 1313, "pink", 10.0),
-          ("slt", 1314, "white", 12.0),
-      )),
+    *_phrase_monologues((
+        ("ked", 1309, "pink", 12.0),
+        ("ona", 1310, "white", 10.0),
+        ("pc", 1311, "white", 12.0),
+        ("lp", 1312, "pink", 10.0),
+        ("dita", 1313, "pink", 10.0),
+        ("slt", 1314, "white", 12.0),
+    )),
 ), vary=True)
 
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
@@ -1056,11 +1059,16 @@ def _db(x: float) -> float:
     return 10 ** (x / 20)
 
 
-def _sox_filter(x: np.ndarray, *effects: str) -> np.ndarray:
+def _sox(x: np.ndarray, *effects: str) -> np.ndarray:
+    """`x` through sox's `effects`, at whatever length they leave it."""
     fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
     out = subprocess.run(["sox", *fmt, "-", *fmt, "-", *effects], input=x.astype(np.float32).tobytes(),
                          check=True, capture_output=True).stdout
-    y = np.frombuffer(out, dtype=np.float32).astype(np.float64)
+    return np.frombuffer(out, dtype=np.float32).astype(np.float64)
+
+
+def _sox_filter(x: np.ndarray, *effects: str) -> np.ndarray:
+    y = _sox(x, *effects)
     return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
 
 
@@ -1088,11 +1096,7 @@ def _say(voice: Voice, text: str, lang: str) -> str:
 
 def _vary(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """`x` said up to 8 % faster or slower and up to half a semitone higher or lower: the same person."""
-    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
-    effects = ["tempo", "-s", f"{rng.uniform(0.92, 1.08):.4f}", "pitch", f"{rng.uniform(-50, 50):.1f}"]
-    out = subprocess.run(["sox", *fmt, "-", *fmt, "-", *effects], input=x.astype(np.float32).tobytes(),
-                         check=True, capture_output=True).stdout
-    return np.frombuffer(out, dtype=np.float32).astype(np.float64)
+    return _sox(x, "tempo", "-s", f"{rng.uniform(0.92, 1.08):.4f}", "pitch", f"{rng.uniform(-50, 50):.1f}")
 
 
 def build(bed: Bed, tmp: Path) -> dict:
