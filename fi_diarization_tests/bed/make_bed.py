@@ -20,6 +20,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout7 DIR  # a ninth check set, run once (HELDOUT7)
     python fi_diarization_tests/bed/make_bed.py --heldout8 DIR  # a tenth check set, run once (HELDOUT8)
     python fi_diarization_tests/bed/make_bed.py --heldout9 DIR  # an eleventh check set, run once (HELDOUT9)
+    python fi_diarization_tests/bed/make_bed.py --heldout10 DIR  # a twelfth check set, run once (HELDOUT10)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -621,6 +622,7 @@ class Bed:
     # sayings of one line by one voice at cosine 0.87 against 0.55 for two lines (q_mono_*_phrases), and
     # clustered the repeats as voices of their own. A person never repeats a line to the sample.
     vary: bool = False
+    vary_cents: float = 50.0  # how far `vary` moves each utterance's pitch, up or down (cents)
 
 
 def _mono(lines: list[str], speaker: str) -> list:
@@ -836,6 +838,11 @@ HELDOUT2 = [
 ]
 
 
+# A person's phrases move in pitch by more than `Bed.vary`'s half semitone: "wide_pitch" files say each
+# utterance up to 2.5 semitones higher or lower (still one person), against a pitch test's false alarm.
+_WIDE_CENTS = 250.0
+
+
 def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple, vary: bool = False) -> list[Bed]:
     """A check set of telephone-band, noisy conversations; short-turn files take `_SHORT_GAPS`, the rest `gaps`.
 
@@ -845,7 +852,8 @@ def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple, vary: bo
         Bed(f"{prefix}_{name}", language, "check", cast, script, seed,
             ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions, *(["varied_utterances"] * vary)],
             noise=(colour, snr),
-            gaps=_SHORT_GAPS if "short_turns" in conditions else gaps, telephone=True, vary=vary)
+            gaps=_SHORT_GAPS if "short_turns" in conditions else gaps, telephone=True, vary=vary,
+            vary_cents=_WIDE_CENTS if "wide_pitch" in conditions else 50.0)
         for name, language, cast, script, seed, colour, snr, conditions in rows
     ]
 
@@ -1056,6 +1064,42 @@ HELDOUT9 = _telephone_set("s", (0.3, 0.8), (
     ), times=1),
 ), vary=True)
 
+# A twelfth check set (2026-12-05, twentieth session): `make_bed.py --heldout10 DIR`, made before any code
+# ran on it, to check the pitch test (`speakers/listeners.py` `doubt_one_voice`), designed on every set
+# before it. Its aim, men and women taking short turns (one pair close in pitch: ph and ona); its
+# risk, monologues whose phrases move in pitch (two of them by up to 2.5 semitones, "wide_pitch").
+HELDOUT10 = _telephone_set("u", (0.3, 0.8), (
+    ("mixed_pc_slt_short", "en", {"doctor": "pc", "patient": "slt"}, EN_WOMEN_SHORT, 1501, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_ona_kal_short", "en", {"doctor": "ona", "patient": "kal"}, EN_WOMEN_SHORT, 1502, "pink", 10.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_machac_lp_short", "en", {"doctor": "machac", "patient": "lp"}, EN_WOMEN_SHORT, 1503, "pink", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_dita_ked_short", "en", {"doctor": "dita", "patient": "ked"}, EN_WOMEN_SHORT, 1504, "white", 10.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_ph_ona_short", "en", {"doctor": "ph", "patient": "ona"}, EN_WOMEN_SHORT, 1505, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 1506, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_pc_ked_short", "en", {"doctor": "pc", "patient": "ked"}, EN_WOMEN_SHORT, 1507, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("3spk_pc_dita_ked_tel", "en", {"doctor": "pc", "patient": "dita", "companion": "ked"}, EN_3SPK, 1508,
+     "pink", 12.0, []),
+    ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[25:43], "doctor"), 1509, "white", 12.0, ["monologue"]),
+    ("mono_machac_tel", "en", {"doctor": "machac"}, _mono(EN_MONO[2:20], "doctor"), 1510, "pink", 10.0,
+     ["monologue"]),
+    ("mono_kal_wide", "en", {"doctor": "kal"}, _mono(EN_MONO[6:24], "doctor"), 1511, "white", 12.0,
+     ["monologue", "wide_pitch"]),
+    ("mono_ona_wide", "en", {"doctor": "ona"}, _mono(EN_MONO[14:32], "doctor"), 1512, "pink", 12.0,
+     ["monologue", "wide_pitch"]),
+    ("mono_lp_es_wide", "es", {"doctor": "lp"}, _mono(ES_MONO, "doctor"), 1513, "white", 10.0,
+     ["monologue", "wide_pitch"]),
+    *_phrase_monologues((
+        ("dita", 1514, "pink", 12.0),
+        ("pc", 1515, "white", 10.0),
+    ), times=1),
+), vary=True)
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1132,9 +1176,9 @@ def _say(voice: Voice, text: str, lang: str) -> str:
     return tts_text(voice, text, lang)
 
 
-def _vary(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """`x` said up to 8 % faster or slower and up to half a semitone higher or lower: the same person."""
-    return _sox(x, "tempo", "-s", f"{rng.uniform(0.92, 1.08):.4f}", "pitch", f"{rng.uniform(-50, 50):.1f}")
+def _vary(x: np.ndarray, rng: np.random.Generator, cents: float = 50.0) -> np.ndarray:
+    """`x` said up to 8 % faster or slower and up to `cents` higher or lower: the same person."""
+    return _sox(x, "tempo", "-s", f"{rng.uniform(0.92, 1.08):.4f}", "pitch", f"{rng.uniform(-cents, cents):.1f}")
 
 
 def build(bed: Bed, tmp: Path) -> dict:
@@ -1146,7 +1190,7 @@ def build(bed: Bed, tmp: Path) -> dict:
     for speaker, text, _ in turns:
         voice = VOICES[bed.cast[speaker]]
         x = speak(voice, _say(voice, text, bed.language), tmp)
-        x = _vary(x, varied) if bed.vary else x
+        x = _vary(x, varied, bed.vary_cents) if bed.vary else x
         raw.append(trim(x, np.abs(x).max() * _db(-70)))
     # One gain per speaker: similar RMS, +-3 dB per person; then the exact trim.
     gains = {}
@@ -1269,6 +1313,7 @@ def main(argv: list[str]) -> int:
         "--heldout7": HELDOUT7,
         "--heldout8": HELDOUT8,
         "--heldout9": HELDOUT9,
+        "--heldout10": HELDOUT10,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
