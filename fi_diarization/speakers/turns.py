@@ -14,7 +14,7 @@ from ..speech.models import usable_cores
 from . import ecapa
 from .clustering import SEPARATION_THRESHOLD, CountEstimate, relabel_by_first_appearance
 from .embeddings import embed_windows, release_encoders
-from .listeners import Windows, cluster_windows, hear_again, resemblyzer_cuts
+from .listeners import Windows, cluster_windows, doubt_one_voice, hear_again, resemblyzer_cuts
 from .resegment import resegment
 
 __all__ = [
@@ -225,6 +225,7 @@ def turns_from_windows(
     labels, estimate = cluster_windows(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     heard = None
     if audio is not None:
+        estimate = doubt_one_voice(audio, estimate)
         heard = hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe, threads)
     if heard is not None:
         embeddings, spans, labels, estimate, fringe = heard

@@ -718,6 +718,12 @@ BEDS = [
     Bed("en_women_2spk_short3", "en", "check", {"doctor": "slt", "patient": "lp"}, EN_WOMEN_SHORT * 2, 1001,
         ["telephone_300_3400Hz", "pink_noise_snr12dB", "short_turns", "backchannels", "same_sex_female"],
         noise=("pink", 12.0), gaps=_SHORT_GAPS, telephone=True),
+    # Moved here from HELDOUT9 (s_mixed_slt_ph_short, the same seed and audio; 2026-12-05): a woman and a
+    # man taking short turns by phone whom resemblyzer hears as one voice, sure (0.98), until the
+    # regions' pitches put that in doubt (`listeners.doubt_one_voice`).
+    Bed("en_mixed_2spk_short_tel3", "en", "tune", {"doctor": "slt", "patient": "ph"}, EN_WOMEN_SHORT, 1404,
+        ["telephone_300_3400Hz", "pink_noise_snr12dB", "short_turns", "backchannels", "mixed_sex",
+         "varied_utterances"], noise=("pink", 12.0), gaps=_SHORT_GAPS, telephone=True, vary=True),
 ]
 
 

@@ -1,0 +1,96 @@
+"""Each voiced region's pitch, and whether a file's regions fall into two pitches (one voice's do not).
+
+The speaker encoders hear a man taking short turns with a woman through a telephone band as one
+voice, sure (resemblyzer 0.97-0.98 on two check files); their pitches are 5-12 semitones apart.
+The pitch is YIN (de Cheveigné & Kawahara 2002), written here in numpy rather than imported:
+librosa, which has it, is not a dependency of the base install (it would bring numba, llvmlite
+and scikit-learn for one function), and torchaudio (the [bundled] extra) dropped its pitch
+detector. `fi_diarization_tests/test_speakers.py` holds it to librosa's `yin`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["SAMPLE_RATE", "pitch_dip", "region_pitch", "yin"]
+
+SAMPLE_RATE = 16000
+_FRAME = 1024  # 64 ms: two periods at the lowest pitch looked for
+_HOP = 160  # 10 ms
+_FMIN, _FMAX = 60.0, 400.0
+_TROUGH = 0.1  # YIN's threshold on the normalised difference (librosa's default)
+_MIN_PERIOD = int(math.floor(SAMPLE_RATE / _FMAX))
+_MAX_PERIOD = int(math.ceil(SAMPLE_RATE / _FMIN))
+_STEADY = 0.7  # semitones: a frame's pitch within this of both neighbours' is a vowel's, not noise
+_MIN_FRAMES = 5  # steady, loud frames a region needs to have a pitch
+_MIN_REGIONS = 12  # regions with a pitch a file needs for the dip test to say anything
+
+
+def _frames(x: np.ndarray) -> np.ndarray:
+    """Frames of 64 ms every 10 ms, centred on their times (zero-padded at the ends, as librosa's)."""
+    padded = np.pad(np.asarray(x, dtype=np.float64), _FRAME // 2)
+    count = 1 + max(0, len(padded) - _FRAME) // _HOP
+    return padded[np.arange(_FRAME)[None, :] + _HOP * np.arange(count)[:, None]]
+
+
+def yin(x: np.ndarray) -> np.ndarray:
+    """The pitch (Hz) of each 10 ms frame of `x` (16 kHz); unvoiced frames get one too."""
+    return _yin(_frames(x))
+
+
+def _yin(frames: np.ndarray) -> np.ndarray:
+    width = _FRAME - _MAX_PERIOD  # the part of each frame compared with itself shifted by every lag
+    size = 2 * _FRAME
+    spectrum = np.fft.rfft(frames, size) * np.conj(np.fft.rfft(frames[:, :width], size))
+    product = np.fft.irfft(spectrum, size)[:, : _MAX_PERIOD + 1]  # sum of x[j] * x[j + lag] over j < width
+    energy = np.cumsum(np.pad(frames**2, ((0, 0), (1, 0))), axis=1)
+    shifted = energy[:, width : width + _MAX_PERIOD + 1] - energy[:, : _MAX_PERIOD + 1]
+    difference = np.maximum(energy[:, width : width + 1] + shifted - 2 * product, 0.0)
+    lags = np.arange(1, _MAX_PERIOD + 1)
+    normalised = np.ones_like(difference)
+    normalised[:, 1:] = difference[:, 1:] * lags / np.maximum(np.cumsum(difference[:, 1:], axis=1), 1e-12)
+    search = normalised[:, _MIN_PERIOD : _MAX_PERIOD + 1]
+    trough = np.zeros_like(search, dtype=bool)
+    trough[:, 1:-1] = (search[:, 1:-1] <= search[:, :-2]) & (search[:, 1:-1] <= search[:, 2:])
+    chosen = trough & (search < _TROUGH)
+    period = np.where(chosen.any(axis=1), chosen.argmax(axis=1), search.argmin(axis=1))
+    # A parabola through the trough and its neighbours places it between lags.
+    inner = np.clip(period, 1, search.shape[1] - 2)
+    rows = np.arange(len(search))
+    left, mid, right = search[rows, inner - 1], search[rows, inner], search[rows, inner + 1]
+    bend = left - 2 * mid + right
+    shift = np.where(np.abs(bend) > 1e-12, 0.5 * (left - right) / np.where(bend == 0, 1, bend), 0.0)
+    exact = np.where(period == inner, inner + np.clip(shift, -1, 1), period)
+    return SAMPLE_RATE / (exact + _MIN_PERIOD)
+
+
+def region_pitch(audio: np.ndarray, start: float, end: float) -> float | None:
+    """The median pitch of a region's steady, loud frames, in semitones above 100 Hz (None: too few such frames)."""
+    x = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+    if len(x) < _MIN_FRAMES * _HOP:
+        return None
+    frames = _frames(x)
+    semitones = 12 * np.log2(_yin(frames) / 100.0)
+    power = np.mean(frames**2, axis=1)
+    count = len(semitones)
+    steps = np.abs(np.diff(semitones))
+    steady = np.zeros(count, dtype=bool)
+    steady[1:-1] = (steps[:-1] < _STEADY) & (steps[1:] < _STEADY)
+    keep = steady & (power >= np.median(power))
+    return float(np.median(semitones[keep])) if keep.sum() >= _MIN_FRAMES else None
+
+
+def pitch_dip(audio: np.ndarray, regions: list[tuple[float, float]]) -> float | None:
+    """Hartigan's dip test p-value of the regions' pitches: small where they fall into two (None: too few regions).
+
+    One voice's regions, phrase by phrase, stay within a few semitones of each other and show no dip
+    (p 0.075-0.99 over the 50 monologues of the bed and its check sets); a man's and a woman's fall apart.
+    """
+    import diptest  # as in clustering._dip_p: 0.15 s to import, paid only where asked
+
+    pitches = [p for s, e in regions if (p := region_pitch(audio, s, e)) is not None]
+    if len(pitches) < _MIN_REGIONS:
+        return None
+    return float(diptest.diptest(np.asarray(pitches))[1])
