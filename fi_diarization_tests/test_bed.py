@@ -323,7 +323,7 @@ def test_one_voice_heard_sure_is_doubted_where_the_regions_pitches_fall_into_two
     found_turns, found = turns(name)
     assert (found.count, found.encoder) == (2, "ecapa") and not found.unsure
     assert der(truth, found_turns) <= 0.05
-    monkeypatch.setattr(stage, "doubt_one_voice", lambda audio, estimate: estimate)
+    monkeypatch.setattr(stage, "doubt_one_voice", lambda audio, regions, estimate: estimate)
     regions, embeddings, spans, fringe, audio = bed_windows(name)
     _, alone = stage.turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (alone.count, alone.encoder) == (1, "resemblyzer") and not alone.unsure
