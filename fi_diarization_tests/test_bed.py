@@ -322,11 +322,12 @@ def test_one_voice_heard_sure_is_doubted_where_the_regions_pitches_fall_into_two
     truth = BED[name]["segments"]
     found_turns, found = turns(name)
     assert (found.count, found.encoder) == (2, "ecapa") and not found.unsure
+    assert found.pitch_dip <= 0.05 and found.as_dict()["pitch_dip"] == round(found.pitch_dip, 3)
     assert der(truth, found_turns) <= 0.05
     monkeypatch.setattr(stage, "doubt_one_voice", lambda audio, regions, estimate: estimate)
     regions, embeddings, spans, fringe, audio = bed_windows(name)
     _, alone = stage.turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
-    assert (alone.count, alone.encoder) == (1, "resemblyzer") and not alone.unsure
+    assert (alone.count, alone.encoder, alone.pitch_dip) == (1, "resemblyzer", None) and not alone.unsure
 
 
 def test_the_bed_is_split_and_holds_the_conditions_asked_for():

@@ -58,7 +58,7 @@ _DOUBT_P = 0.9
 NoDip = Literal["doubt", "merge", "pass"]  # what two clusters with no dip between them do (`cluster_speakers`)
 
 
-_FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder", "dip")
+_FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder", "dip", "pitch_dip")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,9 @@ class CountEstimate:
     separation: float | None = None  # the deciding separation ratio (threshold 2.0; ECAPA's 1.7)
     encoder: str = "resemblyzer"  # whose embeddings decided: "ecapa" when the second listener was asked
     dip: float | None = None  # the dip test's p-value of two clusters that may be one voice, if any
+    # The dip test's p-value of the regions' pitches, where it put a sure count of one in doubt
+    # (`listeners.doubt_one_voice`).
+    pitch_dip: float | None = None
 
     @property
     def unsure(self) -> bool:
@@ -90,6 +93,7 @@ class CountEstimate:
             "separation": None if self.separation is None else round(self.separation, 3),
             "encoder": self.encoder,
             "dip": None if self.dip is None else round(self.dip, 3),
+            "pitch_dip": None if self.pitch_dip is None else round(self.pitch_dip, 3),
         }
 
 

@@ -137,7 +137,7 @@ def doubt_one_voice(audio: np.ndarray, regions: list[tuple[float, float]], estim
     if p is None or p > _TWO_PITCHES_P:
         return estimate
     _log.info("one voice heard, but the regions' pitches fall into two (dip p %.3f): the count is in doubt", p)
-    return dataclasses.replace(estimate, confidence=min(estimate.confidence, _COIN_TOSS), alternative=2)
+    return dataclasses.replace(estimate, confidence=min(estimate.confidence, _COIN_TOSS), alternative=2, pitch_dip=p)
 
 
 def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:

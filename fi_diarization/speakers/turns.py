@@ -228,7 +228,9 @@ def turns_from_windows(
         estimate = doubt_one_voice(audio, regions, estimate)
         heard = hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe, threads)
     if heard is not None:
+        doubted = estimate.pitch_dip
         embeddings, spans, labels, estimate, fringe = heard
+        estimate = dataclasses.replace(estimate, pitch_dip=doubted)  # the doubt's evidence stays with the answer
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)
