@@ -845,7 +845,8 @@ HELDOUT2 = [
 
 
 # A person's phrases move in pitch by more than `Bed.vary`'s half semitone: "wide_pitch" files say each
-# utterance up to 2.5 semitones higher or lower (still one person), against a pitch test's false alarm.
+# utterance up to 2.5 semitones higher or lower, against a pitch test's false alarm. sox's `pitch`
+# resamples, so the formants move with it (~15 % at 2.5 semitones): more than one voice raised.
 _WIDE_CENTS = 250.0
 
 
