@@ -21,6 +21,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout8 DIR  # a tenth check set, run once (HELDOUT8)
     python fi_diarization_tests/bed/make_bed.py --heldout9 DIR  # an eleventh check set, run once (HELDOUT9)
     python fi_diarization_tests/bed/make_bed.py --heldout10 DIR  # a twelfth check set, run once (HELDOUT10)
+    python fi_diarization_tests/bed/make_bed.py --heldout11 DIR  # a thirteenth, run once (HELDOUT11; needs rubberband)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -623,6 +624,7 @@ class Bed:
     # clustered the repeats as voices of their own. A person never repeats a line to the sample.
     vary: bool = False
     vary_cents: float = 50.0  # how far `vary` moves each utterance's pitch, up or down (cents)
+    keep_formants: bool = False  # `vary` moves the pitch alone (rubberband), not the formants with it (sox)
 
 
 def _mono(lines: list[str], speaker: str) -> list:
@@ -860,7 +862,8 @@ def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple, vary: bo
             ["telephone_300_3400Hz", f"{colour}_noise_snr{snr:g}dB", *conditions, *(["varied_utterances"] * vary)],
             noise=(colour, snr),
             gaps=_SHORT_GAPS if "short_turns" in conditions else gaps, telephone=True, vary=vary,
-            vary_cents=_WIDE_CENTS if "wide_pitch" in conditions else 50.0)
+            vary_cents=_WIDE_CENTS if {"wide_pitch", "wide_pitch_formants_kept"} & {*conditions} else 50.0,
+            keep_formants="wide_pitch_formants_kept" in conditions)
         for name, language, cast, script, seed, colour, snr, conditions in rows
     ]
 
@@ -1111,6 +1114,31 @@ HELDOUT10 = _telephone_set("u", (0.3, 0.8), (
     ), times=1),
 ), vary=True)
 
+# A thirteenth check set (2026-12-05, twentieth session): `make_bed.py --heldout11 DIR`, made before any
+# code ran on it. The twelfth set's "wide_pitch" monologues moved the formants with the pitch (sox); here
+# each utterance's pitch moves up to 2.5 semitones with the formants kept (rubberband,
+# "wide_pitch_formants_kept"), as one person's phrases do: the pitch test's false-alarm risk
+# (`listeners.doubt_one_voice`) on monologues of nine voices, and whether it still hears men and women
+# taking short turns apart.
+HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
+    *((f"mono_{voice}_wide", "en", {"doctor": voice}, _mono(EN_MONO[start:start + 18], "doctor"), seed, colour,
+       snr, ["monologue", "wide_pitch_formants_kept"])
+      for voice, start, seed, colour, snr in (
+          ("kal", 0, 1601, "white", 12.0), ("ked", 5, 1602, "pink", 12.0), ("slt", 10, 1603, "white", 10.0),
+          ("ona", 15, 1604, "pink", 10.0), ("lp", 20, 1605, "white", 12.0), ("pc", 25, 1606, "pink", 12.0),
+          ("dita", 3, 1607, "white", 12.0), ("machac", 8, 1608, "pink", 10.0), ("ph", 13, 1609, "white", 10.0),
+      )),
+    *((f"mono_{voice}_phrases_wide", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT], "doctor"),
+       seed, colour, snr, ["monologue", "wide_pitch_formants_kept"])
+      for voice, seed, colour, snr in (("ked", 1610, "pink", 12.0), ("slt", 1611, "white", 12.0))),
+    ("mixed_kal_ona_short", "en", {"doctor": "kal", "patient": "ona"}, EN_WOMEN_SHORT, 1612, "pink", 12.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    ("mixed_slt_ph_short", "en", {"doctor": "slt", "patient": "ph"}, EN_WOMEN_SHORT, 1613, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    ("mixed_dita_pc_short", "en", {"doctor": "dita", "patient": "pc"}, EN_WOMEN_SHORT, 1614, "pink", 10.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+), vary=True)
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1187,9 +1215,29 @@ def _say(voice: Voice, text: str, lang: str) -> str:
     return tts_text(voice, text, lang)
 
 
-def _vary(x: np.ndarray, rng: np.random.Generator, cents: float = 50.0) -> np.ndarray:
-    """`x` said up to 8 % faster or slower and up to `cents` higher or lower: the same person."""
-    return _sox(x, "tempo", "-s", f"{rng.uniform(0.92, 1.08):.4f}", "pitch", f"{rng.uniform(-cents, cents):.1f}")
+def _vary(x: np.ndarray, rng: np.random.Generator, cents: float = 50.0, keep_formants: bool = False) -> np.ndarray:
+    """`x` said up to 8 % faster or slower and up to `cents` higher or lower: the same person.
+
+    sox's `pitch` resamples, moving the formants with the pitch; with `keep_formants` rubberband moves
+    the pitch alone (its R3 engine, formants preserved), as a person raising their voice does.
+    """
+    tempo, pitch = rng.uniform(0.92, 1.08), rng.uniform(-cents, cents)
+    if not keep_formants:
+        return _sox(x, "tempo", "-s", f"{tempo:.4f}", "pitch", f"{pitch:.1f}")
+    return _rubberband(_sox(x, "tempo", "-s", f"{tempo:.4f}"), pitch / 100)
+
+
+def _rubberband(x: np.ndarray, semitones: float) -> np.ndarray:
+    """`x` raised by `semitones` with its formants kept (rubberband -3 -F; Debian's rubberband-cli)."""
+    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = Path(d) / "in.wav", Path(d) / "out.wav"
+        subprocess.run(["sox", *fmt, "-", "-e", "floating-point", str(src)], input=x.astype(np.float32).tobytes(),
+                       check=True, capture_output=True)
+        subprocess.run(["rubberband", "-q", "-3", "-F", "-p", f"{semitones:.3f}", str(src), str(dst)],
+                       check=True, capture_output=True)
+        out = subprocess.run(["sox", str(dst), *fmt, "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(out, dtype=np.float32).astype(np.float64)
 
 
 def build(bed: Bed, tmp: Path) -> dict:
@@ -1201,7 +1249,7 @@ def build(bed: Bed, tmp: Path) -> dict:
     for speaker, text, _ in turns:
         voice = VOICES[bed.cast[speaker]]
         x = speak(voice, _say(voice, text, bed.language), tmp)
-        x = _vary(x, varied, bed.vary_cents) if bed.vary else x
+        x = _vary(x, varied, bed.vary_cents, bed.keep_formants) if bed.vary else x
         raw.append(trim(x, np.abs(x).max() * _db(-70)))
     # One gain per speaker: similar RMS, +-3 dB per person; then the exact trim.
     gains = {}
@@ -1325,6 +1373,7 @@ def main(argv: list[str]) -> int:
         "--heldout8": HELDOUT8,
         "--heldout9": HELDOUT9,
         "--heldout10": HELDOUT10,
+        "--heldout11": HELDOUT11,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
@@ -1334,6 +1383,9 @@ def main(argv: list[str]) -> int:
         beds, out, argv = sets[argv[0]], Path(argv[1]), argv[2:]
         out.mkdir(parents=True, exist_ok=True)
     wanted = set(argv)
+    if any(b.keep_formants for b in beds if not wanted or b.name in wanted) and not shutil.which("rubberband"):
+        print("these files need rubberband (apt-get install rubberband-cli)", file=sys.stderr)
+        return 2
     unknown = wanted - {b.name for b in beds}
     if unknown:
         print(f"unknown bed files: {', '.join(sorted(unknown))}", file=sys.stderr)
