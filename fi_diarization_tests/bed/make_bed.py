@@ -1186,10 +1186,13 @@ def _db(x: float) -> float:
     return 10 ** (x / 20)
 
 
+# sox's name for the raw 32-bit float mono samples `_sox` and `_rubberband` pipe through it.
+_RAW_F32 = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
+
+
 def _sox(x: np.ndarray, *effects: str) -> np.ndarray:
     """`x` through sox's `effects`, at whatever length they leave it."""
-    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
-    out = subprocess.run(["sox", *fmt, "-", *fmt, "-", *effects], input=x.astype(np.float32).tobytes(),
+    out = subprocess.run(["sox", *_RAW_F32, "-", *_RAW_F32, "-", *effects], input=x.astype(np.float32).tobytes(),
                          check=True, capture_output=True).stdout
     return np.frombuffer(out, dtype=np.float32).astype(np.float64)
 
@@ -1235,14 +1238,13 @@ def _vary(x: np.ndarray, rng: np.random.Generator, cents: float = 50.0, keep_for
 
 def _rubberband(x: np.ndarray, semitones: float) -> np.ndarray:
     """`x` raised by `semitones` with its formants kept (rubberband -3 -F; Debian's rubberband-cli)."""
-    fmt = ["-t", "raw", "-e", "floating-point", "-b", "32", "-c", "1", "-r", str(RATE)]
     with tempfile.TemporaryDirectory() as d:
         src, dst = Path(d) / "in.wav", Path(d) / "out.wav"
-        subprocess.run(["sox", *fmt, "-", "-e", "floating-point", str(src)], input=x.astype(np.float32).tobytes(),
+        subprocess.run(["sox", *_RAW_F32, "-", "-e", "floating-point", str(src)], input=x.astype(np.float32).tobytes(),
                        check=True, capture_output=True)
         subprocess.run(["rubberband", "-q", "-3", "-F", "-p", f"{semitones:.3f}", str(src), str(dst)],
                        check=True, capture_output=True)
-        out = subprocess.run(["sox", str(dst), *fmt, "-"], check=True, capture_output=True).stdout
+        out = subprocess.run(["sox", str(dst), *_RAW_F32, "-"], check=True, capture_output=True).stdout
     return np.frombuffer(out, dtype=np.float32).astype(np.float64)
 
 
