@@ -329,8 +329,10 @@ def test_one_voice_heard_sure_is_doubted_where_the_regions_pitches_fall_into_two
     assert (found.count, found.encoder) == (2, "ecapa") and not found.unsure
     assert found.pitch_dip <= 0.05 and found.as_dict()["pitch_dip"] == round(found.pitch_dip, 3)
     assert der(truth, found_turns) <= 0.05
-    monkeypatch.setattr(stage, "doubt_one_voice", lambda audio, regions, estimate: estimate)
     regions, embeddings, spans, fringe, audio = bed_windows(name)
+    _, bounded = stage.turns_from_windows(regions, embeddings, spans, max_speakers=1, fringe=fringe, audio=audio)
+    assert (bounded.count, bounded.pitch_dip, bounded.unsure) == (1, None, False)  # one voice allowed: no doubt
+    monkeypatch.setattr(stage, "doubt_one_voice", lambda audio, regions, estimate, max_speakers: estimate)
     _, alone = stage.turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (alone.count, alone.encoder, alone.pitch_dip) == (1, "resemblyzer", None) and not alone.unsure
 

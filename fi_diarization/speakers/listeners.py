@@ -125,19 +125,21 @@ def cluster_windows(
     return labels, estimate
 
 
-def doubt_one_voice(audio: np.ndarray, regions: list[tuple[float, float]], estimate: CountEstimate) -> CountEstimate:
+def doubt_one_voice(
+    audio: np.ndarray, regions: list[tuple[float, float]], estimate: CountEstimate, max_speakers: int
+) -> CountEstimate:
     """A sure estimate of one voice made unsure (one or two) where the pitches of `regions` fall into two (`pitch_dip`).
 
     The pitches are taken over `_FINE_VAD`'s regions within `regions` (a caller may hand the stage part
-    of a file: one speaker's turns are one voice).
+    of a file: one speaker's turns are one voice). Not where the bounds allow one voice only.
     """
-    if estimate.count != 1 or estimate.unsure or estimate.source != "estimated":
+    if estimate.count != 1 or estimate.unsure or estimate.source != "estimated" or max_speakers < 2:
         return estimate
     p = pitch_dip(audio, _within(voiced_regions(audio, _FINE_VAD), regions))
     if p is None or p > _TWO_PITCHES_P:
         return estimate
     _log.info("one voice heard, but the regions' pitches fall into two (dip p %.3f): the count is in doubt", p)
-    return dataclasses.replace(estimate, confidence=min(estimate.confidence, _COIN_TOSS), alternative=2, pitch_dip=p)
+    return dataclasses.replace(estimate, confidence=_COIN_TOSS, alternative=2, pitch_dip=p)
 
 
 def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:

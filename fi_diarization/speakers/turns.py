@@ -225,7 +225,7 @@ def turns_from_windows(
     labels, estimate = cluster_windows(embeddings, spans, bounds, probe, SEPARATION_THRESHOLD)
     heard = None
     if audio is not None:
-        estimate = doubt_one_voice(audio, regions, estimate)
+        estimate = doubt_one_voice(audio, regions, estimate, max_speakers)
         heard = hear_again(audio, embeddings, spans, bounds, fringe, labels, estimate, probe, threads)
     if heard is not None:
         doubted = estimate.pitch_dip
