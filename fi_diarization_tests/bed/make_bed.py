@@ -22,6 +22,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout9 DIR  # an eleventh check set, run once (HELDOUT9)
     python fi_diarization_tests/bed/make_bed.py --heldout10 DIR  # a twelfth check set, run once (HELDOUT10)
     python fi_diarization_tests/bed/make_bed.py --heldout11 DIR  # a thirteenth, run once (HELDOUT11; needs rubberband)
+    python fi_diarization_tests/bed/make_bed.py --heldout12 DIR  # a fourteenth, run once (HELDOUT12; needs rubberband)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -1145,6 +1146,41 @@ HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
      ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
 ), vary=True)
 
+# A fourteenth check set (2026-12-05, twenty-first session): `make_bed.py --heldout12 DIR`, made before any
+# code ran on it, to check whatever stops one voice whose phrases move in pitch being heard as two (the
+# thirteenth set's failure, on which such a rule would be designed). Every utterance moves up to 2.5
+# semitones with the formants kept. Its aim, monologues of seven voices in both languages and two phrase
+# monologues; its risk, people taking short turns, same-sex pairs most of all (a pitch-aware merge must
+# not join two people), a Spanish pair and three voices.
+HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
+    *((f"mono_{voice}{'_es' if lang == 'es' else ''}_wide", lang, {"doctor": voice},
+       _mono(EN_MONO[start:start + 18] if lang == "en" else ES_MONO, "doctor"), seed, colour, snr,
+       ["monologue", "wide_pitch_formants_kept"])
+      for voice, lang, start, seed, colour, snr in (
+          ("ph", "en", 20, 1701, "pink", 12.0), ("dita", "en", 25, 1702, "white", 10.0),
+          ("lp", "es", 0, 1703, "pink", 12.0), ("machac", "en", 12, 1704, "white", 12.0),
+          ("pc", "en", 18, 1705, "pink", 10.0), ("ona", "es", 0, 1706, "white", 12.0),
+          ("kal", "en", 22, 1707, "pink", 12.0),
+      )),
+    *((f"mono_{voice}_phrases_wide", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT], "doctor"),
+       seed, colour, snr, ["monologue", "wide_pitch_formants_kept"])
+      for voice, seed, colour, snr in (("ona", 1708, "white", 12.0), ("machac", 1709, "pink", 12.0))),
+    ("men_kal_ked_short", "en", {"doctor": "kal", "patient": "ked"}, EN_WOMEN_SHORT, 1710, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
+    ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 1711, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_female", "wide_pitch_formants_kept"]),
+    ("women_dita_lp_short", "en", {"doctor": "dita", "patient": "lp"}, EN_WOMEN_SHORT, 1712, "white", 10.0,
+     ["short_turns", "backchannels", "same_sex_female", "wide_pitch_formants_kept"]),
+    ("men_machac_pc_short", "en", {"doctor": "machac", "patient": "pc"}, EN_WOMEN_SHORT, 1713, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
+    ("mixed_ph_kal_short", "en", {"doctor": "ph", "patient": "kal"}, EN_WOMEN_SHORT, 1714, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    ("women_lp_ona_es_tel", "es", {"doctor": "lp", "patient": "ona"}, ES_WOMEN_NOISE, 1715, "pink", 12.0,
+     ["same_sex_female", "wide_pitch_formants_kept"]),
+    ("3spk_slt_ked_dita_tel", "en", {"doctor": "slt", "patient": "ked", "companion": "dita"}, EN_3SPK, 1716,
+     "white", 12.0, ["wide_pitch_formants_kept"]),
+), vary=True)
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1382,6 +1418,7 @@ def main(argv: list[str]) -> int:
         "--heldout9": HELDOUT9,
         "--heldout10": HELDOUT10,
         "--heldout11": HELDOUT11,
+        "--heldout12": HELDOUT12,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
