@@ -983,10 +983,14 @@ HELDOUT6 = _telephone_set("p", (0.2, 0.8), (
      ["same_sex_female"]),
 ))
 
-def _phrase_monologues(rows: tuple, times: int = 2) -> list[tuple]:
-    """`_telephone_set` rows of one voice saying the short-turn script's lines `times` over (voice, seed, colour, SNR)."""
+def _phrase_monologues(rows: tuple, times: int = 2, wide: bool = False) -> list[tuple]:
+    """`_telephone_set` rows of one voice saying the short-turn script's lines `times` over (voice, seed, colour, SNR).
+
+    `wide`: each line's pitch moved up to 2.5 semitones, formants kept (named ``..._phrases_wide``).
+    """
     lines = _mono([t[1] for t in EN_WOMEN_SHORT * times], "doctor")
-    return [(f"mono_{voice}_phrases", "en", {"doctor": voice}, lines, seed, colour, snr, ["monologue"])
+    suffix, moved = ("_wide", ["wide_pitch_formants_kept"]) if wide else ("", [])
+    return [(f"mono_{voice}_phrases{suffix}", "en", {"doctor": voice}, lines, seed, colour, snr, ["monologue", *moved])
             for voice, seed, colour, snr in rows]
 
 
@@ -1135,9 +1139,7 @@ HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
           ("ona", 15, 1604, "pink", 10.0), ("lp", 20, 1605, "white", 12.0), ("pc", 25, 1606, "pink", 12.0),
           ("dita", 3, 1607, "white", 12.0), ("machac", 8, 1608, "pink", 10.0), ("ph", 13, 1609, "white", 10.0),
       )),
-    *((f"mono_{voice}_phrases_wide", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT], "doctor"),
-       seed, colour, snr, ["monologue", "wide_pitch_formants_kept"])
-      for voice, seed, colour, snr in (("ked", 1610, "pink", 12.0), ("slt", 1611, "white", 12.0))),
+    *_phrase_monologues((("ked", 1610, "pink", 12.0), ("slt", 1611, "white", 12.0)), times=1, wide=True),
     ("mixed_kal_ona_short", "en", {"doctor": "kal", "patient": "ona"}, EN_WOMEN_SHORT, 1612, "pink", 12.0,
      ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
     ("mixed_slt_ph_short", "en", {"doctor": "slt", "patient": "ph"}, EN_WOMEN_SHORT, 1613, "white", 12.0,
@@ -1162,9 +1164,7 @@ HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
           ("pc", "en", 18, 1705, "pink", 10.0), ("ona", "es", 0, 1706, "white", 12.0),
           ("kal", "en", 22, 1707, "pink", 12.0),
       )),
-    *((f"mono_{voice}_phrases_wide", "en", {"doctor": voice}, _mono([t[1] for t in EN_WOMEN_SHORT], "doctor"),
-       seed, colour, snr, ["monologue", "wide_pitch_formants_kept"])
-      for voice, seed, colour, snr in (("ona", 1708, "white", 12.0), ("machac", 1709, "pink", 12.0))),
+    *_phrase_monologues((("ona", 1708, "white", 12.0), ("machac", 1709, "pink", 12.0)), times=1, wide=True),
     ("men_kal_ked_short", "en", {"doctor": "kal", "patient": "ked"}, EN_WOMEN_SHORT, 1710, "white", 12.0,
      ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
     ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 1711, "pink", 12.0,
