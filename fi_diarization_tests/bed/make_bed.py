@@ -1153,7 +1153,9 @@ HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
 # thirteenth set's failure, on which such a rule would be designed). Every utterance moves up to 2.5
 # semitones with the formants kept. Its aim, monologues of seven voices in both languages and two phrase
 # monologues; its risk, people taking short turns, same-sex pairs most of all (a pitch-aware merge must
-# not join two people), a Spanish pair and three voices.
+# not join two people), a Spanish pair and three voices. No such rule was built (no pitch measure told a
+# split monologue from two women); it checked each voice's pitch in the resegmentation instead, which
+# did not hold up there (benchmarks/RESULTS.md, "Each voice's pitch in the resegmentation").
 HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
     *((f"mono_{voice}{'_es' if lang == 'es' else ''}_wide", lang, {"doctor": voice},
        _mono(EN_MONO[start:start + 18] if lang == "en" else ES_MONO, "doctor"), seed, colour, snr,
