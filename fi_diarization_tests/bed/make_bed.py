@@ -1124,6 +1124,18 @@ HELDOUT10 = _telephone_set("u", (0.3, 0.8), (
     ), times=1),
 ), vary=True)
 
+def _wide_monologues(rows: tuple) -> list[tuple]:
+    """`_telephone_set` rows of one voice whose utterances move up to 2.5 semitones, formants kept.
+
+    Each row: voice, language, first line of `EN_MONO` (18 lines; Spanish says all of `ES_MONO`), seed,
+    noise colour, SNR. Named ``mono_VOICE_wide`` (``mono_VOICE_es_wide`` in Spanish).
+    """
+    return [(f"mono_{voice}{'_es' if lang == 'es' else ''}_wide", lang, {"doctor": voice},
+             _mono(EN_MONO[start:start + 18] if lang == "en" else ES_MONO, "doctor"), seed, colour, snr,
+             ["monologue", "wide_pitch_formants_kept"])
+            for voice, lang, start, seed, colour, snr in rows]
+
+
 # A thirteenth check set (2026-12-05, twentieth session): `make_bed.py --heldout11 DIR`, made before any
 # code ran on it. The twelfth set's "wide_pitch" monologues moved the formants with the pitch (sox); here
 # each utterance's pitch moves up to 2.5 semitones with the formants kept (rubberband,
@@ -1132,13 +1144,13 @@ HELDOUT10 = _telephone_set("u", (0.3, 0.8), (
 # taking short turns apart. The code of c8929b3 raised no false alarm, but split 8 of the 11 monologues
 # in two (4 sure): the encoders hear a voice's pitch moving as another person (benchmarks/RESULTS.md).
 HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
-    *((f"mono_{voice}_wide", "en", {"doctor": voice}, _mono(EN_MONO[start:start + 18], "doctor"), seed, colour,
-       snr, ["monologue", "wide_pitch_formants_kept"])
-      for voice, start, seed, colour, snr in (
-          ("kal", 0, 1601, "white", 12.0), ("ked", 5, 1602, "pink", 12.0), ("slt", 10, 1603, "white", 10.0),
-          ("ona", 15, 1604, "pink", 10.0), ("lp", 20, 1605, "white", 12.0), ("pc", 25, 1606, "pink", 12.0),
-          ("dita", 3, 1607, "white", 12.0), ("machac", 8, 1608, "pink", 10.0), ("ph", 13, 1609, "white", 10.0),
-      )),
+    *_wide_monologues((
+        ("kal", "en", 0, 1601, "white", 12.0), ("ked", "en", 5, 1602, "pink", 12.0),
+        ("slt", "en", 10, 1603, "white", 10.0), ("ona", "en", 15, 1604, "pink", 10.0),
+        ("lp", "en", 20, 1605, "white", 12.0), ("pc", "en", 25, 1606, "pink", 12.0),
+        ("dita", "en", 3, 1607, "white", 12.0), ("machac", "en", 8, 1608, "pink", 10.0),
+        ("ph", "en", 13, 1609, "white", 10.0),
+    )),
     *_phrase_monologues((("ked", 1610, "pink", 12.0), ("slt", 1611, "white", 12.0)), times=1, wide=True),
     ("mixed_kal_ona_short", "en", {"doctor": "kal", "patient": "ona"}, EN_WOMEN_SHORT, 1612, "pink", 12.0,
      ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
@@ -1157,15 +1169,12 @@ HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
 # split monologue from two women); it checked each voice's pitch in the resegmentation instead, which
 # did not hold up there (benchmarks/RESULTS.md, "Each voice's pitch in the resegmentation").
 HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
-    *((f"mono_{voice}{'_es' if lang == 'es' else ''}_wide", lang, {"doctor": voice},
-       _mono(EN_MONO[start:start + 18] if lang == "en" else ES_MONO, "doctor"), seed, colour, snr,
-       ["monologue", "wide_pitch_formants_kept"])
-      for voice, lang, start, seed, colour, snr in (
-          ("ph", "en", 20, 1701, "pink", 12.0), ("dita", "en", 25, 1702, "white", 10.0),
-          ("lp", "es", 0, 1703, "pink", 12.0), ("machac", "en", 12, 1704, "white", 12.0),
-          ("pc", "en", 18, 1705, "pink", 10.0), ("ona", "es", 0, 1706, "white", 12.0),
-          ("kal", "en", 22, 1707, "pink", 12.0),
-      )),
+    *_wide_monologues((
+        ("ph", "en", 20, 1701, "pink", 12.0), ("dita", "en", 25, 1702, "white", 10.0),
+        ("lp", "es", 0, 1703, "pink", 12.0), ("machac", "en", 12, 1704, "white", 12.0),
+        ("pc", "en", 18, 1705, "pink", 10.0), ("ona", "es", 0, 1706, "white", 12.0),
+        ("kal", "en", 22, 1707, "pink", 12.0),
+    )),
     *_phrase_monologues((("ona", 1708, "white", 12.0), ("machac", 1709, "pink", 12.0)), times=1, wide=True),
     ("men_kal_ked_short", "en", {"doctor": "kal", "patient": "ked"}, EN_WOMEN_SHORT, 1710, "white", 12.0,
      ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
