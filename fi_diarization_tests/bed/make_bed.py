@@ -23,6 +23,7 @@ Run from the repository root (needs festival/text2wave, sox and espeak-ng):
     python fi_diarization_tests/bed/make_bed.py --heldout10 DIR  # a twelfth check set, run once (HELDOUT10)
     python fi_diarization_tests/bed/make_bed.py --heldout11 DIR  # a thirteenth, run once (HELDOUT11; needs rubberband)
     python fi_diarization_tests/bed/make_bed.py --heldout12 DIR  # a fourteenth, run once (HELDOUT12; needs rubberband)
+    python fi_diarization_tests/bed/make_bed.py --heldout13 DIR  # a fifteenth, run once (HELDOUT13; needs rubberband)
     python fi_diarization_tests/bed/make_bed.py --long DIR  # 3-4 minute telephone files, tuning only (LONG)
 
 Output per file NAME in this folder: NAME.flac (16 kHz mono), NAME.truth.json (the
@@ -1192,6 +1193,48 @@ HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
      "white", 12.0, ["wide_pitch_formants_kept"]),
 ), vary=True)
 
+# A fifteenth check set (2026-12-05, twenty-second session): `make_bed.py --heldout13 DIR`, made before any
+# code ran on it, to check each voice's pitch in the resegmentation used only where the voices' pitches lie
+# at least half an octave apart (a man and a woman), designed on the tuning files (bed tune, --extra,
+# --heldout10). Its aim, men and women taking short turns in new pairings, two with phrases that move in
+# pitch, one in Spanish, one with long turns; its risk, same-sex pairs, three and four voices (the gate
+# must stay shut when two voices are close) and a monologue. Adopted only if, here, the mean DER with the
+# count given and estimated both do not rise, fewer files get worse than better (by > 0.5 point), and no
+# file gets worse by more than 2 points.
+HELDOUT13 = _telephone_set("x", (0.3, 0.8), (
+    ("mixed_ked_slt_short", "en", {"doctor": "ked", "patient": "slt"}, EN_WOMEN_SHORT, 1801, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_dita_machac_short", "en", {"doctor": "dita", "patient": "machac"}, EN_WOMEN_SHORT, 1802, "pink",
+     12.0, ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_lp_pc_short", "en", {"doctor": "lp", "patient": "pc"}, EN_WOMEN_SHORT, 1803, "white", 10.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_ona_machac_short", "en", {"doctor": "ona", "patient": "machac"}, EN_WOMEN_SHORT, 1804, "pink", 10.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_kal_dita_short", "en", {"doctor": "kal", "patient": "dita"}, EN_WOMEN_SHORT, 1805, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_ph_lp_short", "en", {"doctor": "ph", "patient": "lp"}, EN_WOMEN_SHORT, 1806, "pink", 12.0,
+     ["short_turns", "backchannels", "mixed_sex"]),
+    ("mixed_slt_kal_short", "en", {"doctor": "slt", "patient": "kal"}, EN_WOMEN_SHORT, 1807, "white", 12.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    ("mixed_ona_ph_short", "en", {"doctor": "ona", "patient": "ph"}, EN_WOMEN_SHORT, 1808, "pink", 10.0,
+     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    ("mixed_pc_ona_es_tel", "es", {"doctor": "pc", "patient": "ona"}, ES_WOMEN_NOISE, 1809, "white", 12.0,
+     ["mixed_sex"]),
+    ("mixed_machac_slt_tel", "en", {"doctor": "machac", "patient": "slt"}, EN_MEN, 1810, "pink", 12.0,
+     ["mixed_sex"]),
+    ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT, 1811, "white", 12.0,
+     ["short_turns", "backchannels", "same_sex_female"]),
+    ("men_ked_machac_short", "en", {"doctor": "ked", "patient": "machac"}, EN_WOMEN_SHORT, 1812, "pink", 12.0,
+     ["short_turns", "backchannels", "same_sex_male"]),
+    ("women_lp_dita_es_tel", "es", {"doctor": "lp", "patient": "dita"}, ES_WOMEN_NOISE, 1813, "white", 10.0,
+     ["same_sex_female"]),
+    ("3spk_slt_pc_kal_tel", "en", {"doctor": "slt", "patient": "pc", "companion": "kal"}, EN_3SPK, 1814,
+     "pink", 12.0, []),
+    ("4spk_ona_ked_dita_machac_tel", "en", {"doctor": "ona", "nurse": "ked", "patient": "dita",
+                                            "companion": "machac"}, EN_4SPK, 1815, "white", 12.0, []),
+    ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[10:28], "doctor"), 1816, "pink", 12.0, ["monologue"]),
+), vary=True)
+
 # Long telephone conversations (2026-12-04), tuning only, never committed as audio: `make_bed.py --long
 # DIR`. The scripts four times over (3-4 minutes), to see whether resemblyzer stays unsure on longer
 # files and what the second listener's window cap (`ecapa.MAX_WINDOWS`) leaves out.
@@ -1430,6 +1473,7 @@ def main(argv: list[str]) -> int:
         "--heldout10": HELDOUT10,
         "--heldout11": HELDOUT11,
         "--heldout12": HELDOUT12,
+        "--heldout13": HELDOUT13,
         "--long": LONG,
     }
     if argv[:1] and argv[0] in sets:
