@@ -1276,7 +1276,7 @@ HELDOUT14 = _telephone_set("y", (0.3, 0.8), (
      ["short_turns", "backchannels", "same_sex_female"]),
     ("women_dita_slt_short", "en", {"doctor": "dita", "patient": "slt"}, EN_WOMEN_SHORT, 1912, "white", 12.0,
      ["short_turns", "backchannels", "same_sex_female"]),
-    ("mixed_dita_kal_es_tel", "es", {"doctor": "dita", "patient": "kal"}, ES_WOMEN_NOISE, 1913, "white", 12.0,
+    ("mixed_dita_pc_es_tel", "es", {"doctor": "dita", "patient": "pc"}, ES_WOMEN_NOISE, 1913, "white", 12.0,
      ["mixed_sex"]),
     ("mixed_lp_ked_tel", "en", {"doctor": "lp", "patient": "ked"}, EN_MEN, 1914, "pink", 10.0, ["mixed_sex"]),
     ("3spk_ona_pc_slt_tel", "en", {"doctor": "ona", "patient": "pc", "companion": "slt"}, EN_3SPK, 1915,
