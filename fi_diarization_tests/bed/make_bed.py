@@ -1246,7 +1246,7 @@ HELDOUT13 = _telephone_set("x", (0.3, 0.8), (
 # code ran on it, to check a pitch seed for two voices (`speakers/resegment.py`): where the file's regions
 # fall into two pitch groups half an octave apart but both voices handed over sit in one group, the
 # turns are redrawn from the groups too, and kept if the MFCC models then explain the speech better.
-# Designed on every set before it (the fifteenth's x_mixed_kal_dita_short among them). Its aim, men and
+# Designed on the bed, --extra and the eleventh to fifteenth sets (x_mixed_kal_dita_short among them). Its aim, men and
 # women taking short turns, men pairs with a voice tracked an octave off (machac, pc); its risk, pairs
 # already right, women pairs (octave errors in a few regions), a Spanish pair, long turns, three voices.
 # Adopted only if, here, the mean DER with the count given and estimated both do not rise, fewer files
