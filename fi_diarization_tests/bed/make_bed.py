@@ -1204,8 +1204,8 @@ HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
 # get worse than better (by > 0.5 point), and no file gets worse by more than 2 points. The gate first
 # written (the runs' voices' median pitches 6 semitones apart) was dropped on the tuning files before this
 # set ran: the runs handed over mix both voices where pitch helps (en_mixed_2spk_short_tel2's 0.8 apart).
-# The gate checked here: two voices, and the file's stretches of speech (each its median steady pitch)
-# in two groups (2-means from the quartiles) 6 semitones apart or more, the smaller a tenth or more. It
+# The gate checked here: two voices, and the file's voiced regions (each its median steady pitch) in
+# two groups (2-means from the quartiles) 6 semitones apart or more, the smaller a tenth or more. It
 # opened on seven men and women only, but the mean DER given rose 4.75 -> 5.71 % (x_mixed_kal_dita_short
 # 32.9 -> 51.3 %: the count given split the man, the woman inside one half): not adopted
 # (benchmarks/RESULTS.md, "Pitch in the resegmentation where the file falls into two pitches").
@@ -1247,9 +1247,10 @@ HELDOUT13 = _telephone_set("x", (0.3, 0.8), (
 # code ran on it, to check a pitch seed for two voices (`speakers/resegment.py`): where the file's regions
 # fall into two pitch groups half an octave apart but both voices handed over sit in one group, the
 # turns are redrawn from the groups too, and kept if the MFCC models then explain the speech better.
-# Designed on the bed, --extra and the eleventh to fifteenth sets (x_mixed_kal_dita_short among them). Its aim, men and
-# women taking short turns, men pairs with a voice tracked an octave off (machac, pc); its risk, pairs
-# already right, women pairs (octave errors in a few regions), a Spanish pair, long turns, three voices.
+# Designed on the bed, --extra and the eleventh to fifteenth sets (x_mixed_kal_dita_short among them).
+# Its aim, men and women taking short turns, men pairs with a voice tracked an octave off (machac, pc);
+# its risk, pairs already right, women pairs (octave errors in a few regions), a Spanish pair, long
+# turns, three voices.
 # Adopted only if, here, the mean DER with the count given and estimated both do not rise, fewer files
 # get worse than better (by > 0.5 point), and no file gets worse by more than 2 points. The seed fired on
 # two files and its guard kept neither (one gain of 50.0 -> 8.0 % stopped with a loss of 1.3 -> 22.2 %):
