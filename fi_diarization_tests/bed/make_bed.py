@@ -860,6 +860,18 @@ HELDOUT2 = [
 ]
 
 
+def _short_pairs(rows: tuple, *conditions: str) -> list[tuple]:
+    """`_telephone_set` rows of two people taking short turns (`EN_WOMEN_SHORT`), named by who they are.
+
+    Each row: ``mixed_sex``, ``same_sex_male`` or ``same_sex_female``, the doctor's voice, the patient's,
+    seed, noise colour, SNR; named ``{mixed,men,women}_DOCTOR_PATIENT_short``, `conditions` added to each.
+    """
+    kinds = {"mixed_sex": "mixed", "same_sex_male": "men", "same_sex_female": "women"}
+    return [(f"{kinds[sex]}_{doctor}_{patient}_short", "en", {"doctor": doctor, "patient": patient}, EN_WOMEN_SHORT,
+             seed, colour, snr, ["short_turns", "backchannels", sex, *conditions])
+            for sex, doctor, patient, seed, colour, snr in rows]
+
+
 def _telephone_set(prefix: str, gaps: tuple[float, float], rows: tuple, vary: bool = False) -> list[Bed]:
     """A check set of telephone-band, noisy conversations; short-turn files take `_SHORT_GAPS`, the rest `gaps`.
 
@@ -942,10 +954,9 @@ HELDOUT5 = _telephone_set("n", (0.3, 0.8), (
      ["short_turns", "backchannels", "same_sex_female"]),
     ("men_machac_kal_short", "en", {"doctor": "machac", "patient": "kal"}, EN_WOMEN_SHORT * 2, 1004, "pink", 12.0,
      ["short_turns", "backchannels", "same_sex_male"]),
-    ("men_ph_ked_short", "en", {"doctor": "ph", "patient": "ked"}, EN_WOMEN_SHORT, 1005, "white", 10.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
-    ("mixed_slt_pc_short", "en", {"doctor": "slt", "patient": "pc"}, EN_WOMEN_SHORT, 1006, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
+    *_short_pairs((
+        ("same_sex_male", "ph", "ked", 1005, "white", 10.0), ("mixed_sex", "slt", "pc", 1006, "pink", 12.0),
+    )),
     ("mono_kal_tel", "en", {"doctor": "kal"}, _mono(EN_MONO[3:21], "doctor"), 1007, "white", 12.0, ["monologue"]),
     ("mono_lp_tel", "en", {"doctor": "lp"}, _mono(EN_MONO[10:28], "doctor"), 1008, "pink", 10.0, ["monologue"]),
     ("mono_dita_es_tel", "es", {"doctor": "dita"}, _mono(ES_MONO * 2, "doctor"), 1009, "white", 12.0,
@@ -1058,18 +1069,13 @@ HELDOUT8 = _telephone_set("r", (0.3, 0.8), (
 # counted 11 of its 15 right (10 with those two rules off); a woman and a man heard as one voice, sure,
 # led to the pitch test and moved into the bed (en_mixed_2spk_short_tel3).
 HELDOUT9 = _telephone_set("s", (0.3, 0.8), (
-    ("women_ona_dita_short", "en", {"doctor": "ona", "patient": "dita"}, EN_WOMEN_SHORT, 1401, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
-    ("women_lp_slt_short", "en", {"doctor": "lp", "patient": "slt"}, EN_WOMEN_SHORT, 1402, "pink", 10.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
-    ("mixed_ked_ona_short", "en", {"doctor": "ked", "patient": "ona"}, EN_WOMEN_SHORT, 1403, "white", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_slt_ph_short", "en", {"doctor": "slt", "patient": "ph"}, EN_WOMEN_SHORT, 1404, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("men_kal_machac_short", "en", {"doctor": "kal", "patient": "machac"}, EN_WOMEN_SHORT, 1405, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
-    ("men_ph_ked_short", "en", {"doctor": "ph", "patient": "ked"}, EN_WOMEN_SHORT, 1406, "white", 10.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
+    *_short_pairs((
+        ("same_sex_female", "ona", "dita", 1401, "white", 12.0),
+        ("same_sex_female", "lp", "slt", 1402, "pink", 10.0),
+        ("mixed_sex", "ked", "ona", 1403, "white", 10.0), ("mixed_sex", "slt", "ph", 1404, "pink", 12.0),
+        ("same_sex_male", "kal", "machac", 1405, "pink", 12.0),
+        ("same_sex_male", "ph", "ked", 1406, "white", 10.0),
+    )),
     ("men_ked_ph_tel", "en", {"doctor": "ked", "patient": "ph"}, EN_MEN, 1407, "pink", 12.0, ["same_sex_male"]),
     ("women_dita_ona_tel", "en", {"doctor": "dita", "patient": "ona"}, EN_WOMEN_CHECK, 1408, "white", 12.0,
      ["same_sex_female"]),
@@ -1095,20 +1101,13 @@ HELDOUT9 = _telephone_set("s", (0.3, 0.8), (
 # code of be3174e counted 8 of its 15 right, with the pitch test 9; sox's `pitch` moves the formants
 # with the pitch, so the wide files are more than one voice raised (benchmarks/RESULTS.md).
 HELDOUT10 = _telephone_set("u", (0.3, 0.8), (
-    ("mixed_pc_slt_short", "en", {"doctor": "pc", "patient": "slt"}, EN_WOMEN_SHORT, 1501, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ona_kal_short", "en", {"doctor": "ona", "patient": "kal"}, EN_WOMEN_SHORT, 1502, "pink", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_machac_lp_short", "en", {"doctor": "machac", "patient": "lp"}, EN_WOMEN_SHORT, 1503, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_dita_ked_short", "en", {"doctor": "dita", "patient": "ked"}, EN_WOMEN_SHORT, 1504, "white", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ph_ona_short", "en", {"doctor": "ph", "patient": "ona"}, EN_WOMEN_SHORT, 1505, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 1506, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
-    ("men_pc_ked_short", "en", {"doctor": "pc", "patient": "ked"}, EN_WOMEN_SHORT, 1507, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
+    *_short_pairs((
+        ("mixed_sex", "pc", "slt", 1501, "white", 12.0), ("mixed_sex", "ona", "kal", 1502, "pink", 10.0),
+        ("mixed_sex", "machac", "lp", 1503, "pink", 12.0), ("mixed_sex", "dita", "ked", 1504, "white", 10.0),
+        ("mixed_sex", "ph", "ona", 1505, "white", 12.0),
+        ("same_sex_female", "slt", "ona", 1506, "pink", 12.0),
+        ("same_sex_male", "pc", "ked", 1507, "white", 12.0),
+    )),
     ("3spk_pc_dita_ked_tel", "en", {"doctor": "pc", "patient": "dita", "companion": "ked"}, EN_3SPK, 1508,
      "pink", 12.0, []),
     ("mono_slt_tel", "en", {"doctor": "slt"}, _mono(EN_MONO[25:43], "doctor"), 1509, "white", 12.0, ["monologue"]),
@@ -1154,12 +1153,10 @@ HELDOUT11 = _telephone_set("v", (0.3, 0.8), (
         ("ph", "en", 13, 1609, "white", 10.0),
     )),
     *_phrase_monologues((("ked", 1610, "pink", 12.0), ("slt", 1611, "white", 12.0)), times=1, wide=True),
-    ("mixed_kal_ona_short", "en", {"doctor": "kal", "patient": "ona"}, EN_WOMEN_SHORT, 1612, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
-    ("mixed_slt_ph_short", "en", {"doctor": "slt", "patient": "ph"}, EN_WOMEN_SHORT, 1613, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
-    ("mixed_dita_pc_short", "en", {"doctor": "dita", "patient": "pc"}, EN_WOMEN_SHORT, 1614, "pink", 10.0,
-     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    *_short_pairs((
+        ("mixed_sex", "kal", "ona", 1612, "pink", 12.0), ("mixed_sex", "slt", "ph", 1613, "white", 12.0),
+        ("mixed_sex", "dita", "pc", 1614, "pink", 10.0),
+    ), "wide_pitch_formants_kept"),
 ), vary=True)
 
 # A fourteenth check set (2026-12-05, twenty-first session): `make_bed.py --heldout12 DIR`, made before any
@@ -1178,14 +1175,12 @@ HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
         ("kal", "en", 22, 1707, "pink", 12.0),
     )),
     *_phrase_monologues((("ona", 1708, "white", 12.0), ("machac", 1709, "pink", 12.0)), times=1, wide=True),
-    ("men_kal_ked_short", "en", {"doctor": "kal", "patient": "ked"}, EN_WOMEN_SHORT, 1710, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
-    ("women_slt_ona_short", "en", {"doctor": "slt", "patient": "ona"}, EN_WOMEN_SHORT, 1711, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_female", "wide_pitch_formants_kept"]),
-    ("women_dita_lp_short", "en", {"doctor": "dita", "patient": "lp"}, EN_WOMEN_SHORT, 1712, "white", 10.0,
-     ["short_turns", "backchannels", "same_sex_female", "wide_pitch_formants_kept"]),
-    ("men_machac_pc_short", "en", {"doctor": "machac", "patient": "pc"}, EN_WOMEN_SHORT, 1713, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
+    *_short_pairs((
+        ("same_sex_male", "kal", "ked", 1710, "white", 12.0),
+        ("same_sex_female", "slt", "ona", 1711, "pink", 12.0),
+        ("same_sex_female", "dita", "lp", 1712, "white", 10.0),
+        ("same_sex_male", "machac", "pc", 1713, "pink", 12.0),
+    ), "wide_pitch_formants_kept"),
     # Two men, misnamed "mixed" when the set was made; the name stays (benchmarks/RESULTS.md cites it).
     ("mixed_ph_kal_short", "en", {"doctor": "ph", "patient": "kal"}, EN_WOMEN_SHORT, 1714, "white", 12.0,
      ["short_turns", "backchannels", "same_sex_male", "wide_pitch_formants_kept"]),
@@ -1210,30 +1205,22 @@ HELDOUT12 = _telephone_set("w", (0.3, 0.8), (
 # 32.9 -> 51.3 %: the count given split the man, the woman inside one half): not adopted
 # (benchmarks/RESULTS.md, "Pitch in the resegmentation where the file falls into two pitches").
 HELDOUT13 = _telephone_set("x", (0.3, 0.8), (
-    ("mixed_ked_slt_short", "en", {"doctor": "ked", "patient": "slt"}, EN_WOMEN_SHORT, 1801, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_dita_machac_short", "en", {"doctor": "dita", "patient": "machac"}, EN_WOMEN_SHORT, 1802, "pink",
-     12.0, ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_lp_pc_short", "en", {"doctor": "lp", "patient": "pc"}, EN_WOMEN_SHORT, 1803, "white", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ona_machac_short", "en", {"doctor": "ona", "patient": "machac"}, EN_WOMEN_SHORT, 1804, "pink", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_kal_dita_short", "en", {"doctor": "kal", "patient": "dita"}, EN_WOMEN_SHORT, 1805, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ph_lp_short", "en", {"doctor": "ph", "patient": "lp"}, EN_WOMEN_SHORT, 1806, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_slt_kal_short", "en", {"doctor": "slt", "patient": "kal"}, EN_WOMEN_SHORT, 1807, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
-    ("mixed_ona_ph_short", "en", {"doctor": "ona", "patient": "ph"}, EN_WOMEN_SHORT, 1808, "pink", 10.0,
-     ["short_turns", "backchannels", "mixed_sex", "wide_pitch_formants_kept"]),
+    *_short_pairs((
+        ("mixed_sex", "ked", "slt", 1801, "white", 12.0), ("mixed_sex", "dita", "machac", 1802, "pink", 12.0),
+        ("mixed_sex", "lp", "pc", 1803, "white", 10.0), ("mixed_sex", "ona", "machac", 1804, "pink", 10.0),
+        ("mixed_sex", "kal", "dita", 1805, "white", 12.0), ("mixed_sex", "ph", "lp", 1806, "pink", 12.0),
+    )),
+    *_short_pairs((
+        ("mixed_sex", "slt", "kal", 1807, "white", 12.0), ("mixed_sex", "ona", "ph", 1808, "pink", 10.0),
+    ), "wide_pitch_formants_kept"),
     ("mixed_pc_ona_es_tel", "es", {"doctor": "pc", "patient": "ona"}, ES_WOMEN_NOISE, 1809, "white", 12.0,
      ["mixed_sex"]),
     ("mixed_machac_slt_tel", "en", {"doctor": "machac", "patient": "slt"}, EN_MEN, 1810, "pink", 12.0,
      ["mixed_sex"]),
-    ("women_ona_slt_short", "en", {"doctor": "ona", "patient": "slt"}, EN_WOMEN_SHORT, 1811, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
-    ("men_ked_machac_short", "en", {"doctor": "ked", "patient": "machac"}, EN_WOMEN_SHORT, 1812, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
+    *_short_pairs((
+        ("same_sex_female", "ona", "slt", 1811, "white", 12.0),
+        ("same_sex_male", "ked", "machac", 1812, "pink", 12.0),
+    )),
     ("women_lp_dita_es_tel", "es", {"doctor": "lp", "patient": "dita"}, ES_WOMEN_NOISE, 1813, "white", 10.0,
      ["same_sex_female"]),
     ("3spk_slt_pc_kal_tel", "en", {"doctor": "slt", "patient": "pc", "companion": "kal"}, EN_3SPK, 1814,
@@ -1256,30 +1243,20 @@ HELDOUT13 = _telephone_set("x", (0.3, 0.8), (
 # two files and its guard kept neither (one gain of 50.0 -> 8.0 % stopped with a loss of 1.3 -> 22.2 %):
 # nothing changed, not adopted (benchmarks/RESULTS.md, "A pitch seed for two voices").
 HELDOUT14 = _telephone_set("y", (0.3, 0.8), (
-    ("mixed_kal_slt_short", "en", {"doctor": "kal", "patient": "slt"}, EN_WOMEN_SHORT, 1901, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ked_dita_short", "en", {"doctor": "ked", "patient": "dita"}, EN_WOMEN_SHORT, 1902, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_pc_lp_short", "en", {"doctor": "pc", "patient": "lp"}, EN_WOMEN_SHORT, 1903, "pink", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_ph_slt_short", "en", {"doctor": "ph", "patient": "slt"}, EN_WOMEN_SHORT, 1904, "white", 10.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_machac_ona_short", "en", {"doctor": "machac", "patient": "ona"}, EN_WOMEN_SHORT, 1905, "pink", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("mixed_kal_lp_short", "en", {"doctor": "kal", "patient": "lp"}, EN_WOMEN_SHORT, 1906, "white", 12.0,
-     ["short_turns", "backchannels", "mixed_sex"]),
-    ("men_machac_kal_short", "en", {"doctor": "machac", "patient": "kal"}, EN_WOMEN_SHORT, 1907, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
-    ("men_pc_machac_short", "en", {"doctor": "pc", "patient": "machac"}, EN_WOMEN_SHORT, 1908, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
-    ("men_pc_kal_short", "en", {"doctor": "pc", "patient": "kal"}, EN_WOMEN_SHORT, 1909, "white", 10.0,
-     ["short_turns", "backchannels", "same_sex_male"]),
+    *_short_pairs((
+        ("mixed_sex", "kal", "slt", 1901, "pink", 12.0), ("mixed_sex", "ked", "dita", 1902, "white", 12.0),
+        ("mixed_sex", "pc", "lp", 1903, "pink", 10.0), ("mixed_sex", "ph", "slt", 1904, "white", 10.0),
+        ("mixed_sex", "machac", "ona", 1905, "pink", 12.0), ("mixed_sex", "kal", "lp", 1906, "white", 12.0),
+        ("same_sex_male", "machac", "kal", 1907, "white", 12.0),
+        ("same_sex_male", "pc", "machac", 1908, "pink", 12.0),
+        ("same_sex_male", "pc", "kal", 1909, "white", 10.0),
+    )),
     ("men_ph_machac_tel", "en", {"doctor": "ph", "patient": "machac"}, EN_MEN, 1910, "pink", 12.0,
      ["same_sex_male"]),
-    ("women_lp_ona_short", "en", {"doctor": "lp", "patient": "ona"}, EN_WOMEN_SHORT, 1911, "pink", 12.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
-    ("women_dita_slt_short", "en", {"doctor": "dita", "patient": "slt"}, EN_WOMEN_SHORT, 1912, "white", 12.0,
-     ["short_turns", "backchannels", "same_sex_female"]),
+    *_short_pairs((
+        ("same_sex_female", "lp", "ona", 1911, "pink", 12.0),
+        ("same_sex_female", "dita", "slt", 1912, "white", 12.0),
+    )),
     ("mixed_dita_pc_es_tel", "es", {"doctor": "dita", "patient": "pc"}, ES_WOMEN_NOISE, 1913, "white", 12.0,
      ["mixed_sex"]),
     ("mixed_lp_ked_tel", "en", {"doctor": "lp", "patient": "ked"}, EN_MEN, 1914, "pink", 10.0, ["mixed_sex"]),
