@@ -424,12 +424,67 @@ def test_resegmentation_redraws_turns_frame_by_frame_and_leaves_one_voice_alone(
     assert r.resegment(audio, one, features) == one
 
 
+def test_a_voice_split_in_two_is_redrawn_from_the_two_pitches(bed_windows):
+    """A man split in two with the woman inside one half: the file's two pitch groups draw the turns again, and ECAPA keeps that."""
+    import numpy as np
+
+    from fi_diarization.records import Turn
+    from fi_diarization.speakers import resegment as r
+    from fi_diarization.speakers.listeners import farther_apart
+    from fi_diarization.speakers.turns import _merge_runs
+
+    name = "en_mixed_2spk_short_tel2"  # kal + lp by phone: their regions' pitches lie ~11 semitones apart
+    regions, *_, audio = bed_windows(name)
+    truth = BED[name]["segments"]
+    man = [s for s in truth if s["speaker"] == "doctor"]
+    half = man[len(man) // 2]["start"]
+    # The windows' mistake, as on x_mixed_kal_dita_short: the man's first half and the woman one voice.
+    runs = sorted((s["start"], s["end"], int(s["speaker"] == "doctor" and s["start"] >= half)) for s in truth)
+    score = lambda drawn: der(truth, [Turn(a, b, f"S{k}") for a, b, k in _merge_runs(drawn)])  # noqa: E731
+    assert score(runs) > 0.2
+    drawn = _merge_runs(r.resegment(audio, runs))
+    assert score(drawn) > 0.2  # the MFCC models alone keep the split
+    seeded = _merge_runs(r.redraw_by_pitch(audio, runs, regions))
+    assert score(seeded) <= 0.05
+    assert farther_apart(audio, seeded, drawn) and not farther_apart(audio, drawn, seeded)
+    # One voice of a single turn (a pitch tracker's octave errors) is no voice to judge by.
+    lone = [(a, b, 0) for a, b, _ in seeded] + [(0.0, 0.6, 1)]
+    assert not farther_apart(audio, lone, drawn)
+    # The seed itself: each region to its pitch group, both voices having sat in the lower one.
+    label = np.full(len(r.mfcc(audio)), -1)
+    for a, b, k in runs:
+        label[int(round(a / r.HOP_S)) : int(round(b / r.HOP_S))] = k
+    seed = r.pitch_seed(audio, label, regions)
+    assert seed is not None and set(seed[seed >= 0]) == {0, 1}
+    # Voices already one in each group (the truth's own turns), or two women: no seed.
+    right = sorted((s["start"], s["end"], int(s["speaker"] == "patient")) for s in truth)
+    assert r.redraw_by_pitch(audio, right, regions) is None
+    women_regions, *_, women_audio = bed_windows("en_women_2spk_tel2")
+    women = sorted((s["start"], s["end"], int(s["speaker"] == "patient")) for s in BED["en_women_2spk_tel2"]["segments"])
+    assert r.redraw_by_pitch(women_audio, women, women_regions) is None
+
+
+def test_two_groups_of_pitches_from_the_quartiles():
+    """2-means from the quartiles: a man's and a woman's regions an octave apart; a few octave errors are no group."""
+    import numpy as np
+
+    from fi_diarization.speakers.resegment import _two_groups
+
+    rng = np.random.default_rng(0)
+    centres, smaller = _two_groups(np.concatenate([rng.normal(2.0, 1.5, 40), rng.normal(14.0, 1.5, 15)]))
+    assert abs(centres[1] - centres[0] - 12) < 1.5 and abs(smaller - 15 / 55) < 0.02
+    centres, _ = _two_groups(np.concatenate([rng.normal(10.0, 1.5, 60), rng.normal(12.5, 1.5, 40), [22.0, 23.0, -1.0]]))
+    assert centres[1] - centres[0] < 6
+    assert _two_groups(np.full(20, 3.0)) == (None, 0.0)
+
+
 def _window_turns(regions, embeddings, spans, fringe, audio, n):
     """`turns_from_windows` with the resegmentation switched off (what the windows alone drew)."""
     from unittest import mock
 
     from fi_diarization.speakers import turns
 
-    with mock.patch.object(turns, "resegment", lambda audio, runs: runs):
+    with mock.patch.object(turns, "resegment", lambda audio, runs: runs), \
+            mock.patch.object(turns, "redraw_by_pitch", lambda *_: None):
         found, _ = turns.turns_from_windows(regions, embeddings, spans, n, fringe=fringe, audio=audio)
     return [(t.start, t.end, t.speaker) for t in found]

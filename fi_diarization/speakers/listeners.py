@@ -28,6 +28,7 @@ __all__ = [
     "Windows",
     "cluster_windows",
     "doubt_one_voice",
+    "farther_apart",
     "full_windows",
     "hear_again",
     "resemblyzer_cuts",
@@ -58,6 +59,15 @@ _PIECES_ALONE = 0.9
 # 0.24 (benchmarks/RESULTS.md, "A man and a woman heard as one").
 _TWO_PITCHES_P = 0.05
 _COIN_TOSS = 0.5
+# Where the pitch groups draw two voices' turns again (`resegment.redraw_by_pitch`), that drawing stands
+# where ECAPA hears its two voices farther apart (a lower cosine between their mean embeddings, over
+# turns of at least `_TURN_S`) than in the turns the windows drew. A voice needs `_TURNS_AT_LEAST` such
+# turns, a mean and not one piece: a pitch tracker's octave errors made a "voice" of one 0.5-0.7 s turn,
+# which a single embedding puts far from anything. Designed on the nine files of the bed and the earlier
+# sets where the seed fired (benchmarks/RESULTS.md, "A pitch seed for two voices, judged by ECAPA").
+_TURN_S = 0.5
+_TURNS_AT_LEAST = 2
+_TURNS_AT_MOST = 40  # each voice's longest turns heard (~3 s of ECAPA)
 
 
 @dataclasses.dataclass
@@ -140,6 +150,28 @@ def doubt_one_voice(
         return estimate
     _log.info("one voice heard, but the regions' pitches fall into two (dip p %.3f): the count is in doubt", p)
     return dataclasses.replace(estimate, confidence=_COIN_TOSS, alternative=2, pitch_dip=p)
+
+
+def farther_apart(audio: np.ndarray, seeded: list[tuple[float, float, int]], drawn: list[tuple[float, float, int]]) -> bool:
+    """Whether ECAPA hears the two voices of `seeded` runs farther apart than those of `drawn` (False without ECAPA)."""
+    if not ecapa.available():
+        return False
+    first, second = _between(audio, seeded), _between(audio, drawn)
+    return first is not None and second is not None and first < second
+
+
+def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float | None:
+    """Cosine between two voices' mean ECAPA embeddings over their turns; None where a voice has too few turns."""
+    turns = [sorted(((b - a, a, b) for a, b, k in runs if k == voice and b - a >= _TURN_S), reverse=True)
+             for voice in sorted({k for _, _, k in runs})]
+    if len(turns) != 2 or min(len(t) for t in turns) < _TURNS_AT_LEAST:
+        return None
+    means = []
+    for voice in turns:
+        spans = sorted((a, b) for _, a, b in voice[:_TURNS_AT_MOST])
+        mean = ecapa.embed_spans(audio, spans).mean(axis=0)
+        means.append(mean / np.linalg.norm(mean))
+    return float(means[0] @ means[1])
 
 
 def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:

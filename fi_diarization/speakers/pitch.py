@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["SAMPLE_RATE", "pitch_dip", "region_pitch", "yin"]
+__all__ = ["SAMPLE_RATE", "frame_pitch", "pitch_dip", "region_pitch", "yin"]
 
 SAMPLE_RATE = 16000
 _FRAME = 1024  # 64 ms: two periods at the lowest pitch looked for
@@ -26,6 +26,7 @@ _MAX_PERIOD = int(math.ceil(SAMPLE_RATE / _FMIN))
 _STEADY = 0.7  # semitones: a frame's pitch within this of both neighbours' is a vowel's, not noise
 _MIN_FRAMES = 5  # steady, loud frames a region needs to have a pitch
 _MIN_REGIONS = 12  # regions with a pitch a file needs for the dip test to say anything
+_BLOCK = 6000  # frames of YIN at once (60 s): a 60-minute file's frames at once would take ~2.9 GB
 
 
 def _frames(x: np.ndarray) -> np.ndarray:
@@ -69,6 +70,29 @@ def _yin(frames: np.ndarray) -> np.ndarray:
     return SAMPLE_RATE / (exact + _MIN_PERIOD)
 
 
+def _steady(semitones: np.ndarray) -> np.ndarray:
+    """Frames whose pitch lies within `_STEADY` of both neighbours' (a vowel's, not noise)."""
+    steps = np.abs(np.diff(semitones))
+    steady = np.zeros(len(semitones), dtype=bool)
+    steady[1:-1] = (steps[:-1] < _STEADY) & (steps[1:] < _STEADY)
+    return steady
+
+
+def frame_pitch(audio: np.ndarray, count: int) -> np.ndarray:
+    """Semitones above 100 Hz of `count` frames 10 ms apart, frame i centred at ``i * 0.01 + 0.01`` s; NaN where not steady.
+
+    Frame i here is `resegment.mfcc`'s frame i (centred 2.5 ms before), block by block so that a long
+    file's frames are never all in memory.
+    """
+    padded = np.pad(np.asarray(audio, dtype=np.float64), _FRAME // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, _FRAME)[::_HOP][1 : count + 1]
+    hz = np.concatenate([_yin(frames[a : a + _BLOCK]) for a in range(0, len(frames), _BLOCK)] or [np.empty(0)])
+    semitones = np.full(count, np.nan)
+    semitones[: len(hz)] = 12 * np.log2(hz / 100.0)
+    semitones[~_steady(semitones)] = np.nan
+    return semitones
+
+
 def region_pitch(audio: np.ndarray, start: float, end: float) -> float | None:
     """The median pitch of a region's steady, loud frames, in semitones above 100 Hz (None: too few such frames)."""
     x = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
@@ -77,11 +101,7 @@ def region_pitch(audio: np.ndarray, start: float, end: float) -> float | None:
     frames = _frames(x)
     semitones = 12 * np.log2(_yin(frames) / 100.0)
     power = np.mean(frames**2, axis=1)
-    count = len(semitones)
-    steps = np.abs(np.diff(semitones))
-    steady = np.zeros(count, dtype=bool)
-    steady[1:-1] = (steps[:-1] < _STEADY) & (steps[1:] < _STEADY)
-    keep = steady & (power >= np.median(power))
+    keep = _steady(semitones) & (power >= np.median(power))
     return float(np.median(semitones[keep])) if keep.sum() >= _MIN_FRAMES else None
 
 

@@ -14,8 +14,8 @@ from ..speech.models import usable_cores
 from . import ecapa
 from .clustering import SEPARATION_THRESHOLD, CountEstimate, relabel_by_first_appearance
 from .embeddings import embed_windows, release_encoders
-from .listeners import Windows, cluster_windows, doubt_one_voice, hear_again, resemblyzer_cuts
-from .resegment import resegment
+from .listeners import Windows, cluster_windows, doubt_one_voice, farther_apart, hear_again, resemblyzer_cuts
+from .resegment import mfcc, redraw_by_pitch, resegment
 
 __all__ = [
     "SPEAKER_VAD",
@@ -215,7 +215,8 @@ def turns_from_windows(
     came from, an estimated count is checked for clusters of short windows
     (`merge_short_clusters`), whose probes the encoder embeds on `threads`, and where resemblyzer
     is unsure a second encoder listens again (`listeners.hear_again`); the turns are then redrawn
-    frame by frame (`resegment.resegment`).
+    frame by frame (`resegment.resegment`), or from the file's pitch groups where ECAPA hears that
+    drawing's two voices farther apart (`resegment.redraw_by_pitch`, `listeners.farther_apart`).
     """
     one_blas_thread()  # the clustering's eigensolver: the same bits for every caller (the bed's too)
     if len(embeddings) == 0:
@@ -231,6 +232,7 @@ def turns_from_windows(
         doubted = estimate.pitch_dip
         embeddings, spans, labels, estimate, fringe = heard
         estimate = dataclasses.replace(estimate, pitch_dip=doubted)  # the doubt's evidence stays with the answer
+    voiced = regions
     if fringe is not None:
         # Frames of a fringe region without a window of their own take the nearest window's speaker.
         regions = _union(regions, fringe.regions)
@@ -238,8 +240,14 @@ def turns_from_windows(
             spans, labels = _join_fringe(embeddings, spans, labels, fringe)
     runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
     if audio is not None:
-        # Frame by frame, each voice's own model redraws the turns the windows placed (`resegment.py`).
-        runs = _merge_runs(resegment(audio, runs))
+        # Frame by frame, each voice's own model redraws the turns the windows placed (`resegment.py`);
+        # where the pitch groups draw two voices otherwise, ECAPA judges which drawing stands.
+        features = mfcc(audio)
+        drawn = _merge_runs(resegment(audio, runs, features))
+        seeded = redraw_by_pitch(audio, runs, voiced, features)
+        if seeded is not None and farther_apart(audio, _merge_runs(seeded), drawn):
+            drawn = _merge_runs(seeded)
+        runs = drawn
     names = relabel_by_first_appearance([k for _, _, k in runs])
     turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
     # Flicker that the track smoothing absorbed can leave fewer speakers than clusters.
