@@ -67,7 +67,7 @@ _COIN_TOSS = 0.5
 # sets where the seed fired (benchmarks/RESULTS.md, "A pitch seed for two voices, judged by ECAPA").
 _TURN_S = 0.5
 _TURNS_AT_LEAST = 2
-_TURNS_AT_MOST = 40  # each voice's longest turns heard (~3 s of ECAPA)
+_TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time on a long file (unmeasured there)
 
 
 @dataclasses.dataclass

@@ -40,8 +40,8 @@ _QUIET = 0.2
 # least `_PITCH_APART` apart (the smaller at least `_PITCH_GROUP` of them), and both voices in one of
 # those groups: the windows split one voice and left the other inside a half (x_mixed_kal_dita_short:
 # kal split, dita with one half, DER 32.9 % with the count given). `redraw_by_pitch` then draws the
-# turns a second time from the pitch groups (benchmarks/RESULTS.md, "A pitch seed for two voices";
-# each voice's pitch as a feature of the frames did not hold up).
+# turns a second time from the pitch groups (benchmarks/RESULTS.md, "A pitch seed for two voices" and
+# "..., judged by ECAPA"; each voice's pitch as a feature of the frames did not hold up).
 _PITCH_APART = 6.0  # semitones
 _PITCH_GROUP = 0.1
 _PITCH_REGIONS = 12  # regions with a pitch the groups need (as `pitch._MIN_REGIONS`)
