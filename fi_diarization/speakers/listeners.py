@@ -168,8 +168,7 @@ def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float |
         return None
     means = []
     for voice in turns:
-        spans = sorted((a, b) for _, a, b in voice[:_TURNS_AT_MOST])
-        mean = ecapa.embed_spans(audio, spans).mean(axis=0)
+        mean = ecapa.embed_spans(audio, [(a, b) for _, a, b in voice[:_TURNS_AT_MOST]]).mean(axis=0)
         means.append(mean / np.linalg.norm(mean))
     return float(means[0] @ means[1])
 

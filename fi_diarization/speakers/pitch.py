@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["SAMPLE_RATE", "frame_pitch", "pitch_dip", "region_pitch", "yin"]
+__all__ = ["MIN_FRAMES", "MIN_REGIONS", "SAMPLE_RATE", "frame_pitch", "pitch_dip", "region_pitch", "yin"]
 
 SAMPLE_RATE = 16000
 _FRAME = 1024  # 64 ms: two periods at the lowest pitch looked for
@@ -24,8 +24,8 @@ _TROUGH = 0.1  # YIN's threshold on the normalised difference (librosa's default
 _MIN_PERIOD = int(math.floor(SAMPLE_RATE / _FMAX))
 _MAX_PERIOD = int(math.ceil(SAMPLE_RATE / _FMIN))
 _STEADY = 0.7  # semitones: a frame's pitch within this of both neighbours' is a vowel's, not noise
-_MIN_FRAMES = 5  # steady, loud frames a region needs to have a pitch
-_MIN_REGIONS = 12  # regions with a pitch a file needs for the dip test to say anything
+MIN_FRAMES = 5  # steady (in `region_pitch` also loud) frames a region needs to have a pitch
+MIN_REGIONS = 12  # regions with a pitch a file needs for the dip test (and `resegment.pitch_seed`) to say anything
 _BLOCK = 6000  # frames of YIN at once (60 s): a 60-minute file's frames at once would take ~2.9 GB
 
 
@@ -96,13 +96,13 @@ def frame_pitch(audio: np.ndarray, count: int) -> np.ndarray:
 def region_pitch(audio: np.ndarray, start: float, end: float) -> float | None:
     """The median pitch of a region's steady, loud frames, in semitones above 100 Hz (None: too few such frames)."""
     x = audio[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-    if len(x) < _MIN_FRAMES * _HOP:
+    if len(x) < MIN_FRAMES * _HOP:
         return None
     frames = _frames(x)
     semitones = 12 * np.log2(_yin(frames) / 100.0)
     power = np.mean(frames**2, axis=1)
     keep = _steady(semitones) & (power >= np.median(power))
-    return float(np.median(semitones[keep])) if keep.sum() >= _MIN_FRAMES else None
+    return float(np.median(semitones[keep])) if keep.sum() >= MIN_FRAMES else None
 
 
 def pitch_dip(audio: np.ndarray, regions: list[tuple[float, float]]) -> float | None:
@@ -115,6 +115,6 @@ def pitch_dip(audio: np.ndarray, regions: list[tuple[float, float]]) -> float | 
     import diptest  # as in clustering._dip_p: 0.15 s to import, paid only where asked
 
     pitches = [p for s, e in regions if (p := region_pitch(audio, s, e)) is not None]
-    if len(pitches) < _MIN_REGIONS:
+    if len(pitches) < MIN_REGIONS:
         return None
     return float(diptest.diptest(np.asarray(pitches))[1])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .embeddings import SAMPLE_RATE, hann, mel_filters
-from .pitch import frame_pitch
+from .pitch import MIN_FRAMES, MIN_REGIONS, frame_pitch
 
 __all__ = ["HOP_S", "mfcc", "pitch_seed", "redraw_by_pitch", "resegment"]
 
@@ -44,8 +44,6 @@ _QUIET = 0.2
 # "..., judged by ECAPA"; each voice's pitch as a feature of the frames did not hold up).
 _PITCH_APART = 6.0  # semitones
 _PITCH_GROUP = 0.1
-_PITCH_REGIONS = 12  # regions with a pitch the groups need (as `pitch._MIN_REGIONS`)
-_PITCH_FRAMES = 5  # steady frames a region needs to have a pitch (as `pitch._MIN_FRAMES`)
 
 
 def _dct_matrix(n_out: int, n_in: int) -> np.ndarray:
@@ -211,8 +209,8 @@ def pitch_seed(audio: np.ndarray, label: np.ndarray, regions: list[tuple[float, 
     pitch = frame_pitch(audio, len(label))
     spans = [(int(round(a / HOP_S)), int(round(b / HOP_S))) for a, b in regions]
     heard = [(a, b, p[~np.isnan(p)]) for a, b in spans for p in [pitch[a:b]]]
-    pitched = [(a, b, float(np.median(p))) for a, b, p in heard if len(p) >= _PITCH_FRAMES]
-    if len(pitched) < _PITCH_REGIONS:
+    pitched = [(a, b, float(np.median(p))) for a, b, p in heard if len(p) >= MIN_FRAMES]
+    if len(pitched) < MIN_REGIONS:
         return None
     centres, smaller = _two_groups(np.array([m for *_, m in pitched]))
     if centres is None or centres[1] - centres[0] < _PITCH_APART or smaller < _PITCH_GROUP:

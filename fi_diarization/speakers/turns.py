@@ -239,15 +239,14 @@ def turns_from_windows(
         if len(fringe.embeddings):
             spans, labels = _join_fringe(embeddings, spans, labels, fringe)
     runs = _merge_runs(_smooth_track(regions, spans, labels, int(labels.max()) + 1))
-    if audio is not None:
+    if audio is not None and len({k for _, _, k in runs}) > 1:
         # Frame by frame, each voice's own model redraws the turns the windows placed (`resegment.py`);
         # where the pitch groups draw two voices otherwise, ECAPA judges which drawing stands.
-        features = mfcc(audio)
+        features = mfcc(audio)  # once for both drawings; one voice needs none (nothing to redraw)
         drawn = _merge_runs(resegment(audio, runs, features))
         seeded = redraw_by_pitch(audio, runs, voiced, features)
-        if seeded is not None and farther_apart(audio, _merge_runs(seeded), drawn):
-            drawn = _merge_runs(seeded)
-        runs = drawn
+        seeded = None if seeded is None else _merge_runs(seeded)
+        runs = seeded if seeded is not None and farther_apart(audio, seeded, drawn) else drawn
     names = relabel_by_first_appearance([k for _, _, k in runs])
     turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
     # Flicker that the track smoothing absorbed can leave fewer speakers than clusters.
