@@ -1317,8 +1317,8 @@ HELDOUT16 = _telephone_set("aa", (0.3, 0.8), (
     *_wide_monologues((
         ("slt", "en", 2, 2101, "pink", 12.0), ("ked", "en", 14, 2102, "white", 10.0),
         ("dita", "en", 20, 2103, "pink", 12.0), ("machac", "en", 4, 2104, "white", 12.0),
-        ("ph", "en", 24, 2105, "pink", 10.0), ("kal", "es", 0, 2106, "white", 12.0),
-        ("lp", "en", 9, 2107, "pink", 12.0), ("pc", "en", 16, 2108, "white", 12.0),
+        ("ph", "en", 24, 2105, "pink", 10.0), ("pc", "es", 0, 2106, "white", 12.0),
+        ("lp", "en", 9, 2107, "pink", 12.0), ("kal", "en", 16, 2108, "white", 12.0),
     )),
     *_phrase_monologues((("slt", 2109, "pink", 12.0), ("kal", 2110, "white", 10.0)), times=1, wide=True),
     ("mono_ona_tel", "en", {"doctor": "ona"}, _mono(EN_MONO[6:24], "doctor"), 2111, "white", 12.0, ["monologue"]),
