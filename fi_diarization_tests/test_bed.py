@@ -463,6 +463,32 @@ def test_a_voice_split_in_two_is_redrawn_from_the_two_pitches(bed_windows):
     assert r.redraw_by_pitch(women_audio, women, women_regions) is None
 
 
+def test_one_voice_heard_twice_is_joined_and_two_people_are_not(bed_windows, turns):
+    """A monologue whose phrases move in pitch, found as two voices: ECAPA hears them as one, and they are joined."""
+    from unittest import mock
+
+    from fi_diarization.speakers import turns as stage
+    from fi_diarization.speakers.listeners import SAME_VOICE, join_one_voice
+
+    name = "en_mono_tel_wide"
+    regions, embeddings, spans, fringe, audio = bed_windows(name)
+    with mock.patch.object(stage, "join_one_voice", lambda audio, runs, lowest: (runs, None)):
+        split, before = stage.turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert before.count == 2 and before.joined is None
+    runs = [(t.start, t.end, int(t.speaker[-2:])) for t in split]
+    joined, cosine = join_one_voice(audio, runs, 1)
+    assert cosine >= SAME_VOICE and {k for *_, k in joined} == {0}
+    assert join_one_voice(audio, runs, 2) == (runs, None)  # --min-speakers 2 keeps them apart
+    _, estimate = turns(name)
+    assert (estimate.count, estimate.encoder, estimate.joined) == (1, "ecapa", pytest.approx(cosine, abs=1e-3))
+    # The people a phone line brings closest on the bed, as the truth has them, stay apart.
+    for other in ("en_mixed_2spk_short_tel2", "en_men_2spk_tel", "en_3spk_tel"):
+        *_, people = bed_windows(other)
+        voices = sorted({s["speaker"] for s in BED[other]["segments"]})
+        truth = sorted((s["start"], s["end"], voices.index(s["speaker"])) for s in BED[other]["segments"])
+        assert join_one_voice(people, truth, 1) == (truth, None)
+
+
 def test_two_groups_of_pitches_from_the_quartiles():
     """2-means from the quartiles: a man's and a woman's regions an octave apart; a few octave errors are no group."""
     import numpy as np

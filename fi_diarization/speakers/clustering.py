@@ -17,6 +17,7 @@ __all__ = [
     "CountEstimate",
     "cluster_speakers",
     "closest_separation",
+    "margin_confidence",
     "merge_closest",
     "merge_short_clusters",
     "second_opinion",
@@ -58,7 +59,7 @@ _DOUBT_P = 0.9
 NoDip = Literal["doubt", "merge", "pass"]  # what two clusters with no dip between them do (`cluster_speakers`)
 
 
-_FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder", "dip", "pitch_dip")
+_FIELDS = ("count", "source", "confidence", "alternative", "separation", "encoder", "dip", "pitch_dip", "joined")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class CountEstimate:
     # The dip test's p-value of the regions' pitches, where it put a sure count of one in doubt
     # (`listeners.doubt_one_voice`).
     pitch_dip: float | None = None
+    # ECAPA's cosine between two voices found that were joined as one (`listeners.join_one_voice`).
+    joined: float | None = None
 
     @property
     def unsure(self) -> bool:
@@ -94,6 +97,7 @@ class CountEstimate:
             "encoder": self.encoder,
             "dip": None if self.dip is None else round(self.dip, 3),
             "pitch_dip": None if self.pitch_dip is None else round(self.pitch_dip, 3),
+            "joined": None if self.joined is None else round(self.joined, 3),
         }
 
 
@@ -343,9 +347,14 @@ def _confidence(
     candidates += [(abs(math.log(r / threshold)), r, count - 1) for r in kept if count > low]
     if not candidates:
         return CountEstimate(count, "estimated", 1.0)
-    margin, ratio, other = min(candidates)
-    confidence = 1.0 / (1.0 + math.exp(-margin / _CONFIDENCE_SCALE))
+    _, ratio, other = min(candidates)
+    confidence = margin_confidence(ratio, threshold)
     return CountEstimate(count, "estimated", confidence, other if confidence < _UNSURE else None, ratio)
+
+
+def margin_confidence(value: float, threshold: float) -> float:
+    """How sure a decision is that `value` (a ratio, a cosine) lies on its side of `threshold`: 0.5 on it, ~0.73 at 10 % off."""
+    return 1.0 / (1.0 + math.exp(-abs(math.log(value / threshold)) / _CONFIDENCE_SCALE))
 
 
 def merge_short_clusters(

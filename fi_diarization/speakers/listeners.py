@@ -25,12 +25,14 @@ from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
 from .pitch import pitch_dip
 
 __all__ = [
+    "SAME_VOICE",
     "Windows",
     "cluster_windows",
     "doubt_one_voice",
     "farther_apart",
     "full_windows",
     "hear_again",
+    "join_one_voice",
     "resemblyzer_cuts",
     "smooth_embeddings",
 ]
@@ -68,6 +70,15 @@ _COIN_TOSS = 0.5
 _TURN_S = 0.5
 _TURNS_AT_LEAST = 2
 _TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time on a long file (unmeasured there)
+# Two voices found (the count estimated, less than `_JOIN_BELOW` sure) are one voice heard twice, and are
+# joined (`join_one_voice`), where the mean ECAPA embeddings of their turns lie at least `SAME_VOICE` close
+# and their turns spread about as far across the two as within each (`_SAME_SPREAD`: one minus the mean
+# cosine between the two voices' turns over one minus that within a voice). Designed on the bed and the
+# thirteenth set (benchmarks/RESULTS.md, "One voice heard twice: ECAPA on each voice's turns").
+SAME_VOICE = 0.70
+_SAME_SPREAD = 1.42
+_JOIN_BELOW = 0.8
+_JOIN_TURNS = 3  # turns a voice needs to show its spread
 
 
 @dataclasses.dataclass
@@ -162,29 +173,67 @@ def farther_apart(audio: np.ndarray, seeded: list[tuple[float, float, int]], dra
 
 def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float | None:
     """Cosine between two voices' mean ECAPA embeddings over their turns; None where a voice has too few turns."""
-    turns = [sorted(((b - a, a, b) for a, b, k in runs if k == voice and b - a >= _TURN_S), reverse=True)
-             for voice in sorted({k for _, _, k in runs})]
-    if len(turns) != 2 or min(len(t) for t in turns) < _TURNS_AT_LEAST:
+    if len({k for _, _, k in runs}) != 2:
         return None
-    means = []
-    for voice in turns:
-        mean = ecapa.embed_spans(audio, [(a, b) for _, a, b in voice[:_TURNS_AT_MOST]]).mean(axis=0)
-        means.append(mean / np.linalg.norm(mean))
-    return float(means[0] @ means[1])
+    heard = _voice_turns(audio, runs, _TURNS_AT_LEAST)
+    return float(_unit_mean(heard[0]) @ _unit_mean(heard[1])) if len(heard) == 2 else None
 
 
-def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Where two sorted lists of disjoint regions overlap."""
-    out, i, j = [], 0, 0
-    while i < len(a) and j < len(b):
-        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
+def _voice_turns(audio: np.ndarray, runs: list[tuple[float, float, int]], at_least: int) -> dict[int, np.ndarray]:
+    """Each voice's ECAPA embeddings of its longest turns of `_TURN_S` or more (`_TURNS_AT_MOST`); voices with fewer left out."""
+    heard = {}
+    for voice in sorted({k for _, _, k in runs}):
+        turns = sorted(((b - a, a, b) for a, b, k in runs if k == voice and b - a >= _TURN_S), reverse=True)
+        if len(turns) >= at_least:
+            heard[voice] = ecapa.embed_spans(audio, [(a, b) for _, a, b in turns[:_TURNS_AT_MOST]])
+    return heard
+
+
+def _unit_mean(embeddings: np.ndarray) -> np.ndarray:
+    mean = embeddings.mean(axis=0)
+    return mean / np.linalg.norm(mean)
+
+
+def _spread(first: np.ndarray, second: np.ndarray) -> float:
+    """How far two voices' turns lie across the two against within each (1: as far; two people: 1.4-15 on the bed)."""
+    within = [1 - (e @ e.T)[np.triu_indices(len(e), 1)].mean() for e in (first, second)]
+    return float((1 - (first @ second.T).mean()) / max(np.mean(within), 1e-6))
+
+
+def join_one_voice(
+    audio: np.ndarray, runs: list[tuple[float, float, int]], lowest: int, confidence: float
+) -> tuple[list[tuple[float, float, int]], float | None]:
+    """`runs` with voices ECAPA hears as one joined (`SAME_VOICE`, `_SAME_SPREAD`), closest first, down to `lowest` voices.
+
+    Only where the count was less than `_JOIN_BELOW` sure (`confidence`). Returns the runs (a joined
+    voice takes the lower label) and the lowest cosine that joined two voices (None where none did:
+    the runs as they were). Without ECAPA nothing changes.
+    """
+    if confidence >= _JOIN_BELOW or not ecapa.available() or len({k for _, _, k in runs}) <= max(lowest, 1):
+        return runs, None
+    try:
+        heard = _voice_turns(audio, runs, _JOIN_TURNS)
+    except ecapa.Unavailable as exc:
+        _log.warning("%s; the voices found stay apart", exc)
+        return runs, None
+    joined = None
+    while len({k for _, _, k in runs}) > max(lowest, 1):
+        pairs = [
+            (cosine, a, b)
+            for a in heard
+            for b in heard
+            if a < b
+            and (cosine := float(_unit_mean(heard[a]) @ _unit_mean(heard[b]))) >= SAME_VOICE
+            and _spread(heard[a], heard[b]) <= _SAME_SPREAD
+        ]
+        if not pairs:
+            break
+        cosine, a, b = max(pairs)
+        _log.info("two voices found lie as close as one voice's turns (ECAPA cosine %.3f): joined", cosine)
+        runs = [(start, end, a if k == b else k) for start, end, k in runs]
+        heard[a] = np.concatenate([heard[a], heard.pop(b)])
+        joined = cosine if joined is None else min(joined, cosine)
+    return runs, joined
 
 
 def resemblyzer_cuts(audio: np.ndarray, regions: list[tuple[float, float]], threads: int | None) -> Callable:

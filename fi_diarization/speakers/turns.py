@@ -12,9 +12,18 @@ from ..blas import one_blas_thread
 from ..records import Segment, Turn, Word
 from ..speech.models import usable_cores
 from . import ecapa
-from .clustering import SEPARATION_THRESHOLD, CountEstimate, relabel_by_first_appearance
+from .clustering import SEPARATION_THRESHOLD, CountEstimate, margin_confidence, relabel_by_first_appearance
 from .embeddings import embed_windows, release_encoders
-from .listeners import Windows, cluster_windows, doubt_one_voice, farther_apart, hear_again, resemblyzer_cuts
+from .listeners import (
+    SAME_VOICE,
+    Windows,
+    cluster_windows,
+    doubt_one_voice,
+    farther_apart,
+    hear_again,
+    join_one_voice,
+    resemblyzer_cuts,
+)
 from .resegment import mfcc, redraw_by_pitch, resegment
 
 __all__ = [
@@ -247,6 +256,8 @@ def turns_from_windows(
         seeded = redraw_by_pitch(audio, runs, voiced, features)
         seeded = None if seeded is None else _merge_runs(seeded)
         runs = seeded if seeded is not None and farther_apart(audio, seeded, drawn) else drawn
+        if num_speakers is None:
+            runs, estimate = _one_voice_joined(audio, runs, estimate, min_speakers)
     names = relabel_by_first_appearance([k for _, _, k in runs])
     turns = [Turn(round(a, 3), round(b, 3), name) for (a, b, _), name in zip(runs, names)]
     # Flicker that the track smoothing absorbed can leave fewer speakers than clusters.
@@ -254,6 +265,20 @@ def turns_from_windows(
     if found != estimate.count:
         estimate = dataclasses.replace(estimate, count=found)
     return turns, estimate
+
+
+def _one_voice_joined(
+    audio: np.ndarray, runs: list[tuple[float, float, int]], estimate: CountEstimate, min_speakers: int
+) -> tuple[list[tuple[float, float, int]], CountEstimate]:
+    """The runs and estimate once voices ECAPA hears as one are joined (`listeners.join_one_voice`); as they were if none."""
+    before = len({k for _, _, k in runs})
+    runs, cosine = join_one_voice(audio, runs, min_speakers, estimate.confidence)
+    if cosine is None:
+        return runs, estimate
+    runs = _join_runs(runs, _MERGE_GAP_S)
+    confidence = margin_confidence(cosine, SAME_VOICE)
+    joined = dataclasses.replace(estimate, confidence=confidence, alternative=before, encoder="ecapa", joined=cosine)
+    return runs, joined if joined.unsure else dataclasses.replace(joined, alternative=None)
 
 
 def _overlap(a0: float, a1: float, turn: Turn) -> float:
