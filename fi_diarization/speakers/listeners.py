@@ -236,6 +236,20 @@ def join_one_voice(
     return runs, joined
 
 
+def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Where two sorted lists of disjoint regions overlap."""
+    out, i, j = [], 0, 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
 def resemblyzer_cuts(audio: np.ndarray, regions: list[tuple[float, float]], threads: int | None) -> Callable:
     """resemblyzer's embeddings of cuts of `audio` at the file's voiced level (measured at the first cut)."""
     gain = functools.cache(lambda: voiced_gain(audio, regions))
