@@ -72,9 +72,14 @@ _TURNS_AT_LEAST = 2
 _TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time on a long file (unmeasured there)
 # Two voices found (the count estimated, less than `_JOIN_BELOW` sure) are one voice heard twice, and are
 # joined (`join_one_voice`), where the mean ECAPA embeddings of their turns lie at least `SAME_VOICE` close
-# and their turns spread about as far across the two as within each (`_SAME_SPREAD`: one minus the mean
-# cosine between the two voices' turns over one minus that within a voice). Designed on the bed and the
-# thirteenth set (benchmarks/RESULTS.md, "One voice heard twice: ECAPA on each voice's turns").
+# and their turns spread about as far across the two as within each (`_spread` at most `_SAME_SPREAD`).
+# Both encoders hear a voice whose phrases move 2.5 semitones as two people; ECAPA's means of the two
+# halves still meet at cosines of 0.72-0.85 (nine such monologues of the bed and the thirteenth set,
+# spread 1.10-1.68), two people found at 0.02-0.75 (spread 1.36-3.8; two women by phone, lp and dita, at
+# 0.75 and 1.49; the next 0.58), so neither figure alone kept every pair apart. The count's confidence gates it: the split
+# monologues came out at most 0.79 sure, and each ask costs ECAPA on up to 2 x 40 turns. On the
+# eighteenth set, made before it ran: six monologues joined, no two people (benchmarks/RESULTS.md,
+# "One voice heard twice: ECAPA on each voice's turns").
 SAME_VOICE = 0.70
 _SAME_SPREAD = 1.42
 _JOIN_BELOW = 0.8
