@@ -75,11 +75,12 @@ _TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time
 # and their turns spread about as far across the two as within each (`_spread` at most `_SAME_SPREAD`).
 # Both encoders hear a voice whose phrases move 2.5 semitones as two people; ECAPA's means of the two
 # halves still meet at cosines of 0.72-0.85 (nine such monologues of the bed and the thirteenth set,
-# spread 1.10-1.68), two people found at 0.02-0.75 (spread 1.36-3.8; two women by phone, lp and dita, at
-# 0.75 and 1.49; the next 0.58), so neither figure alone kept every pair apart. The count's confidence gates it: the split
-# monologues came out at most 0.79 sure, and each ask costs ECAPA on up to 2 x 40 turns. On the
-# eighteenth set, made before it ran: six monologues joined, no two people (benchmarks/RESULTS.md,
-# "One voice heard twice: ECAPA on each voice's turns").
+# spread 1.10-1.68), two people found at 0.02-0.75 (spread 1.36-3.8; two women by phone, lp and dita,
+# at 0.75 and 1.49; the next 0.58), so neither figure alone kept every pair apart. The count's
+# confidence gates it: the split monologues came out at most 0.79 sure, and each ask costs ECAPA on
+# up to 2 x 40 turns (5.7-8.0 s on one-minute calls). On the eighteenth set, made before it ran: six
+# monologues joined, no two people (benchmarks/RESULTS.md, "One voice heard twice: ECAPA on each
+# voice's turns").
 SAME_VOICE = 0.70
 _SAME_SPREAD = 1.42
 _JOIN_BELOW = 0.8
@@ -200,7 +201,7 @@ def _unit_mean(embeddings: np.ndarray) -> np.ndarray:
 
 
 def _spread(first: np.ndarray, second: np.ndarray) -> float:
-    """How far two voices' turns lie across the two against within each (1: as far; two people: 1.4-15 on the bed)."""
+    """How far two voices' turns lie across the two against within each (1: as far; two people 1.36-3.8 on the bed)."""
     within = [1 - (e @ e.T)[np.triu_indices(len(e), 1)].mean() for e in (first, second)]
     return float((1 - (first @ second.T).mean()) / max(np.mean(within), 1e-6))
 
