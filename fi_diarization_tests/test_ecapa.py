@@ -83,6 +83,8 @@ def test_a_sure_count_or_a_long_files_given_count_is_not_heard_again(bed_windows
 
 def test_a_long_files_unsure_count_is_raised_from_a_sample_not_lowered(bed_windows, monkeypatch):
     """Over the cap ECAPA hears `MAX_WINDOWS` windows spread over the file, for the count only."""
+    from fi_diarization.speakers import listeners
+    from fi_diarization.speakers import turns as stage
     from fi_diarization.speakers.turns import turns_from_windows
 
     asked = []
@@ -97,11 +99,20 @@ def test_a_long_files_unsure_count_is_raised_from_a_sample_not_lowered(bed_windo
     assert (alone.count, alone.unsure) == (1, True)
     assert (estimate.count, estimate.encoder) == (2, "ecapa")
     assert len({t.speaker for t in turns}) == 2
-    assert asked == [40]  # the sample alone: the turns are resemblyzer's clusters for its count
-    # Two men heard as three (unsure): a lower count from the sample is not taken (merging people is the worst error).
+    # The sample alone for the count: the turns are resemblyzer's clusters for it. Then, the count being
+    # unsure, the last step hears each voice's turns (`listeners.join_one_voice`) and leaves them two.
+    assert asked[0] == 40 and len(asked) == 3 and max(asked[1:]) <= listeners._TURNS_AT_MOST
+    assert estimate.joined is None
+    # Two men heard as three (unsure): a lower count from the sample is not taken (merging people is the
+    # worst error); the last step, on each voice's whole turns, joins the two that are one man (29.5 -> 11.0 %).
+    truth = BED["en_men_2spk_tel"]["segments"]
     regions, embeddings, spans, fringe, audio = bed_windows("en_men_2spk_tel")
-    _, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    joined_turns, joined = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
+    assert (joined.count, joined.encoder, joined.joined is not None) == (2, "ecapa", True)
+    monkeypatch.setattr(stage, "join_one_voice", lambda audio, runs, *_: (runs, None))
+    over_turns, estimate = turns_from_windows(regions, embeddings, spans, fringe=fringe, audio=audio)
     assert (estimate.count, estimate.encoder, estimate.unsure, estimate.dip) == (3, "resemblyzer", True, None)
+    assert der(truth, joined_turns) < der(truth, over_turns)
 
 
 def test_a_long_monologue_cut_in_parts_is_one_voice_to_both_listeners(bed_windows, monkeypatch):
