@@ -179,20 +179,26 @@ def farther_apart(audio: np.ndarray, seeded: list[tuple[float, float, int]], dra
 
 def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float | None:
     """Cosine between two voices' mean ECAPA embeddings over their turns; None where a voice has too few turns."""
-    if len({k for _, _, k in runs}) != 2:
-        return None
-    heard = _voice_turns(audio, runs, _TURNS_AT_LEAST)
-    return float(_unit_mean(heard[0]) @ _unit_mean(heard[1])) if len(heard) == 2 else None
+    turns = _longest_turns(runs, _TURNS_AT_LEAST)
+    if len(turns) != 2 or len({k for _, _, k in runs}) != 2:
+        return None  # before any embedding: a voice of one turn (an octave error) is judged without ECAPA's time
+    first, second = (_unit_mean(ecapa.embed_spans(audio, spans)) for spans in turns.values())
+    return float(first @ second)
 
 
-def _voice_turns(audio: np.ndarray, runs: list[tuple[float, float, int]], at_least: int) -> dict[int, np.ndarray]:
-    """Each voice's ECAPA embeddings of its longest turns of `_TURN_S` or more (`_TURNS_AT_MOST`); voices with fewer left out."""
-    heard = {}
+def _longest_turns(runs: list[tuple[float, float, int]], at_least: int) -> dict[int, list[tuple[float, float]]]:
+    """Each voice's longest turns of `_TURN_S` or more (at most `_TURNS_AT_MOST`); voices with fewer than `at_least` left out."""
+    chosen = {}
     for voice in sorted({k for _, _, k in runs}):
         turns = sorted(((b - a, a, b) for a, b, k in runs if k == voice and b - a >= _TURN_S), reverse=True)
         if len(turns) >= at_least:
-            heard[voice] = ecapa.embed_spans(audio, [(a, b) for _, a, b in turns[:_TURNS_AT_MOST]])
-    return heard
+            chosen[voice] = [(a, b) for _, a, b in turns[:_TURNS_AT_MOST]]
+    return chosen
+
+
+def _voice_turns(audio: np.ndarray, runs: list[tuple[float, float, int]], at_least: int) -> dict[int, np.ndarray]:
+    """ECAPA's embeddings of each voice's `_longest_turns`."""
+    return {voice: ecapa.embed_spans(audio, spans) for voice, spans in _longest_turns(runs, at_least).items()}
 
 
 def _unit_mean(embeddings: np.ndarray) -> np.ndarray:
