@@ -115,6 +115,68 @@ def test_a_long_files_unsure_count_is_raised_from_a_sample_not_lowered(bed_windo
     assert der(truth, joined_turns) < der(truth, over_turns)
 
 
+def test_a_long_calls_turns_are_heard_in_their_middles_within_a_budget(monkeypatch):
+    """Each voice's turns are heard for `_VOICE_HEARD_S` in all at most, each cut to its middle: ECAPA's time is bounded."""
+    from faster_whisper import decode_audio
+
+    from fi_diarization.speakers import listeners
+
+    # One woman for three minutes, her sentences taken three at a time by two "voices" (turns of ~11 s,
+    # pauses inside): one voice split as a long call's estimate can split it.
+    sentences = BED["en_mono_180s"]["segments"]
+    threes = [sentences[j:j + 3] for j in range(0, len(sentences) - 2, 3)]
+    runs = [(s[0]["start"], s[-1]["end"], i % 2) for i, s in enumerate(threes)]
+    heard = []
+    embed = ecapa.embed_spans
+    monkeypatch.setattr(ecapa, "embed_spans", lambda audio, spans: heard.append(spans) or embed(audio, spans))
+    audio = decode_audio(BED["en_mono_180s"]["path"])
+    each = [sum(b - a for a, b, k in runs if k == voice) for voice in (0, 1)]
+    assert 60 < min(each) and max(each) < listeners._VOICE_HEARD_S  # a one-minute call's voice fits whole ...
+    joined, cosine = listeners.join_one_voice(audio, runs, 1, 0.5)
+    assert sorted(a for spans in heard for a, _ in spans) == [a for a, _, _ in runs]
+    assert cosine is not None and {k for *_, k in joined} == {0}
+    monkeypatch.setattr(listeners, "_VOICE_HEARD_S", 30.0)  # ... a long call's does not
+    heard.clear()
+    joined, cosine = listeners.join_one_voice(audio, runs, 1, 0.5)
+    assert [sum(b - a for a, b in spans) for spans in heard] == [pytest.approx(30.0)] * 2
+    middles = sorted((a + b) / 2 for spans in heard for a, b in spans)
+    assert middles == pytest.approx([(a + b) / 2 for a, b, _ in runs]) and len(middles) == len(runs)
+    assert cosine is not None and {k for *_, k in joined} == {0}
+    monkeypatch.setattr(listeners, "_TURNS_AT_MOST", 3)
+    heard.clear()
+    listeners.join_one_voice(audio, runs, 1, 0.5)
+    assert [len(spans) for spans in heard] == [3, 3]
+
+
+def test_two_women_at_one_pitch_are_not_one_voice_and_a_joined_voice_takes_another_only_where_each_part_would(monkeypatch):
+    """Two women by phone for three minutes (lp, dita; `make_bed.py --long`), found as three voices.
+
+    Saved from that call (`fixtures/lp_dita_three_voices.npz`): ECAPA's embeddings of each voice's
+    turns and the voice's median pitch. Voices 0 and 2 are lp, 1 is dita, all within 1.1 semitones.
+    """
+    from fi_diarization.speakers import listeners
+
+    saved = np.load(Path(__file__).parent / "fixtures" / "lp_dita_three_voices.npz")
+    heard, pitch = {v: saved[f"v{v}"] for v in range(3)}, saved["pitch"]
+    gap = {(a, b): abs(float(pitch[a] - pitch[b])) for a, b in ((0, 1), (0, 2), (1, 2))}
+    assert max(gap.values()) < listeners._PITCH_APART
+    # At one pitch the two women's turns spread too wide to be one voice; lp's two parts do not.
+    assert listeners._one_voice(heard[1], heard[2], gap[1, 2]) is None
+    assert listeners._one_voice(heard[0], heard[2], gap[0, 2]) >= listeners.SAME_VOICE
+    # The same spread from voices a pitch apart is one voice's (a monologue split along its pitch).
+    assert listeners._one_voice(heard[1], heard[2], listeners._PITCH_APART) >= listeners.SAME_VOICE
+    # Had they been a pitch apart: dita is one voice with lp's second part, not her first, and the joined
+    # voice's wider spread would draw her in through its mean; each part must join her, so she stays apart.
+    monkeypatch.setattr(listeners, "_median_pitch", lambda audio, spans: None)  # unknown: the stricter spread
+    monkeypatch.setattr(listeners, "_SAME_PITCH_SPREAD", listeners._SAME_SPREAD)  # the pitch's part aside
+    assert listeners._one_voice(heard[0], heard[1], None) is None
+    assert listeners._one_voice(np.concatenate([heard[0], heard[2]]), heard[1], None) is not None
+    monkeypatch.setattr(listeners, "_voice_turns", lambda audio, runs, at_least: heard)
+    runs = [(0.0, 1.0, 0), (1.0, 2.0, 1), (2.0, 3.0, 2), (3.0, 4.0, 1)]
+    joined, cosine = listeners.join_one_voice(np.zeros(16000 * 4, np.float32), runs, 1, 0.5)
+    assert [k for *_, k in joined] == [0, 1, 0, 1] and cosine == listeners._one_voice(heard[0], heard[2], None)
+
+
 def test_a_long_monologue_cut_in_parts_is_one_voice_to_both_listeners(bed_windows, monkeypatch):
     """One woman for 3 minutes through a noisy telephone band: resemblyzer's two clusters show no dip.
 

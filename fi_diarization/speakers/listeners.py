@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import math
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from .clustering import (
 )
 from ..audio.samples import VadSettings, voiced_regions
 from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
-from .pitch import pitch_dip
+from .pitch import pitch_dip, region_pitch
 
 __all__ = [
     "SAME_VOICE",
@@ -69,7 +70,15 @@ _COIN_TOSS = 0.5
 # sets where the seed fired (benchmarks/RESULTS.md, "A pitch seed for two voices, judged by ECAPA").
 _TURN_S = 0.5
 _TURNS_AT_LEAST = 2
-_TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time on a long file (unmeasured there)
+_TURNS_AT_MOST = 40
+# Each voice's turns are heard for at most `_VOICE_HEARD_S` in all: where its longest turns add up to
+# more, each is cut to its middle, the longest first, until they fit (`_fitted`). A one-minute call
+# never reaches it (its voices' turns came to at most 92 s on the bed and the thirteenth set, both
+# voices together), so it changes nothing there; on a long call 40 whole turns can be 600 s or more a
+# voice, and ECAPA runs ~9x real time on 2 cores (each voice then ~18 s at most). A plain cut of every
+# turn to its middle 4 s moved a pair of two men to 0.004 under `SAME_VOICE` on the eighteenth set
+# (benchmarks/RESULTS.md, "A bound on ECAPA's time on a long call").
+_VOICE_HEARD_S = 160.0
 # Two voices found (the count estimated, less than `_JOIN_BELOW` sure) are one voice heard twice, and are
 # joined (`join_one_voice`), where the mean ECAPA embeddings of their turns lie at least `SAME_VOICE` close
 # and their turns spread about as far across the two as within each (`_spread` at most `_SAME_SPREAD`).
@@ -78,13 +87,23 @@ _TURNS_AT_MOST = 40  # each voice's longest turns heard: a bound on ECAPA's time
 # spread 1.10-1.68), two people found at 0.02-0.75 (spread 1.36-3.8; two women by phone, lp and dita,
 # at 0.75 and 1.49; the next 0.58), so neither figure alone kept every pair apart. The count's
 # confidence gates it: the split monologues came out at most 0.79 sure, and each ask costs ECAPA on
-# up to 2 x 40 turns (5.7-8.0 s on one-minute calls). On the eighteenth set, made before it ran: six
-# monologues joined, no two people (benchmarks/RESULTS.md, "One voice heard twice: ECAPA on each
-# voice's turns").
+# up to 2 x 40 turns (5.7-8.0 s on one-minute calls; a long call's bounded by `_VOICE_HEARD_S`). On
+# the eighteenth set, made before it ran: six monologues joined, no two people (benchmarks/RESULTS.md,
+# "One voice heard twice: ECAPA on each voice's turns").
 SAME_VOICE = 0.70
 _SAME_SPREAD = 1.42
 _JOIN_BELOW = 0.8
 _JOIN_TURNS = 3  # turns a voice needs to show its spread
+# Two voices found at one pitch (their turns' median pitches within `_PITCH_APART` semitones, or a
+# pitch unknown) must spread no wider than `_SAME_PITCH_SPREAD`. The join undoes a split along a
+# voice's pitch: split monologues' halves lay 0.9-3.1 semitones apart, and where under 1.5 their turns
+# spread 1.03-1.14. Two women who share a pitch (lp, dita: 0.7-1.1 semitones) met at cosines of
+# 0.75 and spreads of 1.37-1.39 on three Spanish calls, one voice to the rule before, the worst error
+# (DER 1.7 -> 50.1 %, 3.6 -> 48.2 %); the encoders told them apart by timbre. Set on the bed, the
+# thirteenth and eighteenth sets and those calls, all seen (benchmarks/RESULTS.md, "Two women at one
+# pitch joined as one voice").
+_PITCH_APART = 1.5
+_SAME_PITCH_SPREAD = 1.25
 
 
 @dataclasses.dataclass
@@ -187,13 +206,31 @@ def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float |
 
 
 def _longest_turns(runs: list[tuple[float, float, int]], at_least: int) -> dict[int, list[tuple[float, float]]]:
-    """Each voice's longest turns of `_TURN_S` or more (at most `_TURNS_AT_MOST`); voices with fewer than `at_least` left out."""
+    """Each voice's longest turns of `_TURN_S` or more (at most `_TURNS_AT_MOST`, `_fitted` to `_VOICE_HEARD_S`).
+
+    Voices with fewer than `at_least` such turns are left out.
+    """
     chosen = {}
     for voice in sorted({k for _, _, k in runs}):
         turns = sorted(((b - a, a, b) for a, b, k in runs if k == voice and b - a >= _TURN_S), reverse=True)
         if len(turns) >= at_least:
-            chosen[voice] = [(a, b) for _, a, b in turns[:_TURNS_AT_MOST]]
+            chosen[voice] = _fitted([(a, b) for _, a, b in turns[:_TURNS_AT_MOST]], _VOICE_HEARD_S)
     return chosen
+
+
+def _fitted(spans: list[tuple[float, float]], seconds: float) -> list[tuple[float, float]]:
+    """`spans` as they are where they add up to `seconds` or less, else each cut to its middle `cap` at most, `cap` so that they fit."""
+    lengths = sorted((b - a for a, b in spans), reverse=True)
+    if sum(lengths) <= seconds:
+        return spans
+    # The longest `n` cut to `cap`, the rest whole: the first `n` where that fits.
+    rest = sum(lengths)
+    for n, length in enumerate(lengths, start=1):
+        rest -= length
+        cap = (seconds - rest) / n
+        if n == len(lengths) or cap >= lengths[n]:
+            break
+    return [(a + max(b - a - cap, 0.0) / 2, b - max(b - a - cap, 0.0) / 2) for a, b in spans]
 
 
 def _voice_turns(audio: np.ndarray, runs: list[tuple[float, float, int]], at_least: int) -> dict[int, np.ndarray]:
@@ -217,9 +254,11 @@ def join_one_voice(
 ) -> tuple[list[tuple[float, float, int]], float | None]:
     """`runs` with voices ECAPA hears as one joined (`SAME_VOICE`, `_SAME_SPREAD`), closest first, down to `lowest` voices.
 
-    Only where the count was less than `_JOIN_BELOW` sure (`confidence`). Returns the runs (a joined
-    voice takes the lower label) and the lowest cosine that joined two voices (None where none did:
-    the runs as they were). Without ECAPA nothing changes.
+    Only where the count was less than `_JOIN_BELOW` sure (`confidence`). Voices already joined join
+    another only where each of them would (`_one_voice`): a joined voice's own turns spread wider, so
+    its mean would draw a third voice in more easily. Returns the runs (a joined voice takes the lower
+    label) and the lowest cosine that joined two voices (None where none did: the runs as they were).
+    Without ECAPA nothing changes.
     """
     if confidence >= _JOIN_BELOW or not ecapa.available() or len({k for _, _, k in runs}) <= max(lowest, 1):
         return runs, None
@@ -228,24 +267,45 @@ def join_one_voice(
     except ecapa.Unavailable as exc:
         _log.warning("%s; the voices found stay apart", exc)
         return runs, None
+    turns = _longest_turns(runs, _JOIN_TURNS)
+    pitch = {voice: _median_pitch(audio, turns[voice]) if voice in turns else None for voice in heard}
+    one = {
+        (a, b): _one_voice(heard[a], heard[b], None if pitch[a] is None or pitch[b] is None else abs(pitch[a] - pitch[b]))
+        for a, b in itertools.combinations(sorted(heard), 2)
+    }
+    groups = {voice: [voice] for voice in heard}
     joined = None
     while len({k for _, _, k in runs}) > max(lowest, 1):
-        pairs = [
-            (cosine, a, b)
-            for a in heard
-            for b in heard
-            if a < b
-            and (cosine := float(_unit_mean(heard[a]) @ _unit_mean(heard[b]))) >= SAME_VOICE
-            and _spread(heard[a], heard[b]) <= _SAME_SPREAD
-        ]
+        pairs = []
+        for a, b in itertools.combinations(sorted(groups), 2):
+            links = [one[min(x, y), max(x, y)] for x in groups[a] for y in groups[b]]
+            if None not in links:
+                pairs.append((min(links), a, b))
         if not pairs:
             break
         cosine, a, b = max(pairs)
         _log.info("two voices found lie as close as one voice's turns (ECAPA cosine %.3f): joined", cosine)
         runs = [(start, end, a if k == b else k) for start, end, k in runs]
-        heard[a] = np.concatenate([heard[a], heard.pop(b)])
+        groups[a] += groups.pop(b)
         joined = cosine if joined is None else min(joined, cosine)
     return runs, joined
+
+
+def _one_voice(first: np.ndarray, second: np.ndarray, pitch_gap: float | None) -> float | None:
+    """The cosine of two voices' mean embeddings where ECAPA hears them as one voice, else None.
+
+    One voice: the cosine at least `SAME_VOICE`, the spread at most `_SAME_SPREAD`, or
+    `_SAME_PITCH_SPREAD` where the voices' pitches lie within `_PITCH_APART` semitones (or one is unknown).
+    """
+    cosine = float(_unit_mean(first) @ _unit_mean(second))
+    apart = pitch_gap is not None and pitch_gap >= _PITCH_APART
+    return cosine if cosine >= SAME_VOICE and _spread(first, second) <= (_SAME_SPREAD if apart else _SAME_PITCH_SPREAD) else None
+
+
+def _median_pitch(audio: np.ndarray, spans: list[tuple[float, float]]) -> float | None:
+    """The median of the spans' pitches (`region_pitch`, semitones above 100 Hz); None where none has one."""
+    pitches = [p for a, b in spans if (p := region_pitch(audio, a, b)) is not None]
+    return float(np.median(pitches)) if pitches else None
 
 
 def _within(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> list[tuple[float, float]]:
