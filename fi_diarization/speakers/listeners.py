@@ -96,7 +96,7 @@ _JOIN_BELOW = 0.8
 _JOIN_TURNS = 3  # turns a voice needs to show its spread
 # Two voices found at one pitch (their turns' median pitches within `_PITCH_APART` semitones, or a
 # pitch unknown) must spread no wider than `_SAME_PITCH_SPREAD`. The join undoes a split along a
-# voice's pitch: split monologues' halves lay 0.9-3.1 semitones apart, and where under 1.5 their turns
+# voice's pitch: split monologues' parts lay 0.3-3.1 semitones apart, and where under 1.5 their turns
 # spread 1.03-1.14. Two women who share a pitch (lp, dita: 0.7-1.1 semitones) met at cosines of
 # 0.75 and spreads of 1.37-1.39 on three Spanish calls, one voice to the rule before, the worst error
 # (DER 1.7 -> 50.1 %, 3.6 -> 48.2 %); the encoders told them apart by timbre. Set on the bed, the
