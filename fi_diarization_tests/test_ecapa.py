@@ -171,10 +171,12 @@ def test_two_women_at_one_pitch_are_not_one_voice_and_a_joined_voice_takes_anoth
     monkeypatch.setattr(listeners, "_SAME_PITCH_SPREAD", listeners._SAME_SPREAD)  # the pitch's part aside
     assert listeners._one_voice(heard[0], heard[1], None) is None
     assert listeners._one_voice(np.concatenate([heard[0], heard[2]]), heard[1], None) is not None
-    monkeypatch.setattr(listeners, "_voice_turns", lambda audio, runs, at_least: heard)
-    runs = [(0.0, 1.0, 0), (1.0, 2.0, 1), (2.0, 3.0, 2), (3.0, 4.0, 1)]
-    joined, cosine = listeners.join_one_voice(np.zeros(16000 * 4, np.float32), runs, 1, 0.5)
-    assert [k for *_, k in joined] == [0, 1, 0, 1] and cosine == listeners._one_voice(heard[0], heard[2], None)
+    monkeypatch.setattr(listeners, "_voice_turns", lambda audio, turns: heard)
+    voices = [0, 1, 2, 1] * 3  # each voice its three turns of a second, the join's least
+    runs = [(float(i), i + 1.0, k) for i, k in enumerate(voices)]
+    joined, cosine = listeners.join_one_voice(np.zeros(16000 * len(runs), np.float32), runs, 1, 0.5)
+    assert [k for *_, k in joined] == [0 if k == 2 else k for k in voices]
+    assert cosine == listeners._one_voice(heard[0], heard[2], None)
 
 
 def test_a_long_monologue_cut_in_parts_is_one_voice_to_both_listeners(bed_windows, monkeypatch):

@@ -23,7 +23,7 @@ from .clustering import (
 )
 from ..audio.samples import VadSettings, voiced_regions
 from .embeddings import WINDOW_S, embed_cuts, embed_windows, voiced_gain
-from .pitch import pitch_dip, region_pitch
+from .pitch import pitch_dip, region_pitches
 
 __all__ = [
     "SAME_VOICE",
@@ -201,7 +201,7 @@ def _between(audio: np.ndarray, runs: list[tuple[float, float, int]]) -> float |
     turns = _longest_turns(runs, _TURNS_AT_LEAST)
     if len(turns) != 2 or len({k for _, _, k in runs}) != 2:
         return None  # before any embedding: a voice of one turn (an octave error) is judged without ECAPA's time
-    first, second = (_unit_mean(ecapa.embed_spans(audio, spans)) for spans in turns.values())
+    first, second = (_unit_mean(heard) for heard in _voice_turns(audio, turns).values())
     return float(first @ second)
 
 
@@ -233,9 +233,9 @@ def _fitted(spans: list[tuple[float, float]], seconds: float) -> list[tuple[floa
     return [(a + max(b - a - cap, 0.0) / 2, b - max(b - a - cap, 0.0) / 2) for a, b in spans]
 
 
-def _voice_turns(audio: np.ndarray, runs: list[tuple[float, float, int]], at_least: int) -> dict[int, np.ndarray]:
-    """ECAPA's embeddings of each voice's `_longest_turns`."""
-    return {voice: ecapa.embed_spans(audio, spans) for voice, spans in _longest_turns(runs, at_least).items()}
+def _voice_turns(audio: np.ndarray, turns: dict[int, list[tuple[float, float]]]) -> dict[int, np.ndarray]:
+    """ECAPA's embeddings of each voice's turns (`_longest_turns`)."""
+    return {voice: ecapa.embed_spans(audio, spans) for voice, spans in turns.items()}
 
 
 def _unit_mean(embeddings: np.ndarray) -> np.ndarray:
@@ -262,13 +262,13 @@ def join_one_voice(
     """
     if confidence >= _JOIN_BELOW or not ecapa.available() or len({k for _, _, k in runs}) <= max(lowest, 1):
         return runs, None
+    turns = _longest_turns(runs, _JOIN_TURNS)
     try:
-        heard = _voice_turns(audio, runs, _JOIN_TURNS)
+        heard = _voice_turns(audio, turns)
     except ecapa.Unavailable as exc:
         _log.warning("%s; the voices found stay apart", exc)
         return runs, None
-    turns = _longest_turns(runs, _JOIN_TURNS)
-    pitch = {voice: _median_pitch(audio, turns[voice]) if voice in turns else None for voice in heard}
+    pitch = {voice: _median_pitch(audio, spans) for voice, spans in turns.items()}
     one = {
         (a, b): _one_voice(heard[a], heard[b], None if pitch[a] is None or pitch[b] is None else abs(pitch[a] - pitch[b]))
         for a, b in itertools.combinations(sorted(heard), 2)
@@ -304,7 +304,7 @@ def _one_voice(first: np.ndarray, second: np.ndarray, pitch_gap: float | None) -
 
 def _median_pitch(audio: np.ndarray, spans: list[tuple[float, float]]) -> float | None:
     """The median of the spans' pitches (`region_pitch`, semitones above 100 Hz); None where none has one."""
-    pitches = [p for a, b in spans if (p := region_pitch(audio, a, b)) is not None]
+    pitches = region_pitches(audio, spans)
     return float(np.median(pitches)) if pitches else None
 
 

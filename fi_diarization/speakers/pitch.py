@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_FRAMES", "MIN_REGIONS", "SAMPLE_RATE", "frame_pitch", "pitch_dip", "region_pitch", "yin"]
+__all__ = ["MIN_FRAMES", "MIN_REGIONS", "SAMPLE_RATE", "frame_pitch", "pitch_dip", "region_pitch", "region_pitches", "yin"]
 
 SAMPLE_RATE = 16000
 _FRAME = 1024  # 64 ms: two periods at the lowest pitch looked for
@@ -105,6 +105,11 @@ def region_pitch(audio: np.ndarray, start: float, end: float) -> float | None:
     return float(np.median(semitones[keep])) if keep.sum() >= MIN_FRAMES else None
 
 
+def region_pitches(audio: np.ndarray, regions: list[tuple[float, float]]) -> list[float]:
+    """Each region's `region_pitch`, the regions without one left out."""
+    return [p for s, e in regions if (p := region_pitch(audio, s, e)) is not None]
+
+
 def pitch_dip(audio: np.ndarray, regions: list[tuple[float, float]]) -> float | None:
     """Hartigan's dip test p-value of the regions' pitches: small where they fall into two (None: too few regions).
 
@@ -114,7 +119,7 @@ def pitch_dip(audio: np.ndarray, regions: list[tuple[float, float]]) -> float | 
     """
     import diptest  # as in clustering._dip_p: 0.15 s to import, paid only where asked
 
-    pitches = [p for s, e in regions if (p := region_pitch(audio, s, e)) is not None]
+    pitches = region_pitches(audio, regions)
     if len(pitches) < MIN_REGIONS:
         return None
     return float(diptest.diptest(np.asarray(pitches))[1])
